@@ -1,0 +1,111 @@
+"""A whole simulated site: a household, its PV, and the battery units, on one clock.
+
+The Modbus simulator and the Shelly simulator serve views of one ``Plant``; the accelerated control
+simulation drives the same class with its own clock. Grid power is import positive:
+``grid = load - pv + sum(battery power)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from smartsofar.sim.battery import BatterySpec, SimUnit
+from smartsofar.sim.household import DAY_S, ConstantHousehold, Household
+from smartsofar.sofar.device_info import UnitInfo, encode_info, encode_settings
+from smartsofar.sofar.register_map import encode_running_data
+
+Clock = Callable[[], float]
+
+
+class Plant:
+    """Household + units, advanced lazily to the clock's time whenever someone looks."""
+
+    def __init__(self, household: Household | None = None, unit_ids: Iterable[int] = (1,), *,
+                 spec: BatterySpec | None = None, soc_pct: float = 50.0, clock: Clock = time.monotonic,
+                 day_start_s: float = 12 * 3600, speed: float = 1.0) -> None:
+        self.household: Household = household or ConstantHousehold()
+        self.units: dict[int, SimUnit] = {uid: SimUnit(spec or BatterySpec(), soc_pct) for uid in unit_ids}
+        self.clock = clock
+        self.speed = speed
+        self._t0 = clock()
+        self._day_start_s = day_start_s
+        self._last_grid_w = 0.0
+
+    def now(self) -> float:
+        """The plant's current time (clock seconds)."""
+        return self.clock()
+
+    def second_of_day(self, now: float) -> float:
+        """Household time of day at clock time ``now`` (the day may run ``speed`` times faster)."""
+        return (self._day_start_s + (now - self._t0) * self.speed) % DAY_S
+
+    def advance(self, now: float | None = None) -> float:
+        """Bring every unit to ``now``; return the grid power then (W, import positive)."""
+        now = self.now() if now is None else now
+        sod = self.second_of_day(now)
+        base = self.household.load_w(sod) - self.household.pv_w(sod)
+        for unit in self.units.values():
+            unit.advance(now, self._last_grid_w)
+        self._last_grid_w = base + sum(u.power_w for u in self.units.values())
+        return self._last_grid_w
+
+    def load_w(self, now: float) -> float:
+        """House load now."""
+        return self.household.load_w(self.second_of_day(now))
+
+    def pv_w(self, now: float) -> float:
+        """PV now."""
+        return self.household.pv_w(self.second_of_day(now))
+
+    def unit_registers(self, unit_id: int, now: float) -> list[int]:
+        """The 86 registers 0x0200..0x0255 unit ``unit_id`` serves now."""
+        grid = self.advance(now)
+        unit = self.units[unit_id]
+        load = self.load_w(now)
+        pv = self.pv_w(now)
+        volts = 230.0 + 2.0 * (unit_id % 3)
+        values: dict[str, float] = {
+            "running_state": unit.running_state(now),
+            "fault_word_1": unit.fault_word_1,
+            "grid_a_v": volts, "grid_b_v": 0, "grid_c_v": 0,
+            "grid_a_a": -unit.power_w / volts,
+            "grid_hz": 50.0,
+            "battery_w": unit.power_w,
+            "battery_a": unit.power_w / unit.battery_v,
+            "soc_pct": round(unit.soc_pct),
+            "battery_temp_c": round(unit.battery_temp_c),
+            "grid_feed_w": -grid,
+            "load_w": max(0.0, load),
+            "inverter_w": -unit.power_w,
+            "pv_w": max(0.0, pv),
+            "pv_today_wh": 0.0,
+            "export_today_wh": 0.0,
+            "import_today_wh": 0.0,
+            "load_today_wh": 0.0,
+            "battery_cycles": unit.cycles,
+            "inverter_temp_c": round(unit.inverter_temp_c),
+            "heatsink_temp_c": round(unit.inverter_temp_c - 3),
+            "country_code": 11,
+            "grid_r_v": volts, "grid_r_a": abs(unit.power_w) / volts,
+        }
+        registers = encode_running_data(values)
+        registers[0x020E - 0x0200] = round(unit.battery_v * 100)  # field firmware: 0.01 V
+        return registers
+
+    def unit_settings(self, unit_id: int) -> list[int]:
+        """The 13 settings registers at 0x10B0."""
+        spec = self.units[unit_id].spec
+        return encode_settings({
+            "battery_type": 1, "battery_capacity_ah": round(spec.capacity_wh / 51.2),
+            "max_charge_v": 53.2, "max_charge_a": spec.max_charge_w / 51.2,
+            "over_voltage_protection_v": 54.0, "min_discharge_v": 47.0,
+            "max_discharge_a": spec.max_discharge_w / 51.2, "under_voltage_protection_v": 46.0,
+            "depth_of_discharge_pct": 100 - spec.min_soc_pct, "empty_battery_v": 46.5, "full_battery_v": 53.5,
+        })
+
+    @staticmethod
+    def unit_info(unit_id: int) -> list[int]:
+        """The 16 identity registers at 0x2000."""
+        return encode_info(UnitInfo(production_code=0x0A01, serial=f"SE1ES0SIM2B1{unit_id:02d}",
+                                    software_version="V140", hardware_version="V100"))
