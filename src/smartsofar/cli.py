@@ -23,7 +23,8 @@ EXIT_USAGE = 2
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command-line grammar."""
-    parser = argparse.ArgumentParser(prog="smartsofar", description="SmartSofar: zero-export control of Sofar ME3000SP battery inverters.")
+    parser = argparse.ArgumentParser(
+        prog="smartsofar", description="SmartSofar: zero-export control of Sofar ME3000SP battery inverters.")
     parser.add_argument("--version", action="version", version=f"smartsofar {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")

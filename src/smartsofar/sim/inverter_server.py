@@ -10,7 +10,6 @@ stray frames and noise in front of a reply, a unit offline, a unit in fault.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -182,12 +181,10 @@ async def serve_tcp(bus: InverterBus, host: str, port: int) -> asyncio.Server:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await bus.serve_link(lambda: asyncio.ensure_future(reader.read(512)), writer.write)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the client went away, or the simulator is shutting down
         finally:
             writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
 
     return await asyncio.start_server(handle, host, port)
 

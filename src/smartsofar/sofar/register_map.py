@@ -8,7 +8,7 @@ and the decoding both derive from it. Units and signs are in the names: ``batter
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -250,7 +250,7 @@ def decode_running_data(registers: Sequence[int]) -> UnitReading:
     return UnitReading(**values)
 
 
-def encode_running_data(values: dict[str, float]) -> list[int]:
+def encode_running_data(values: Mapping[str, float]) -> list[int]:
     """The inverse of decoding, for the simulator: register words from values in their units.
 
     Names missing from ``values`` read as 0; 0x0246..0x0255 outside the table read as 0.
