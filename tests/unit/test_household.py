@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_load_steps_once_inside_each_minute_and_pv_is_interpolated(tmp_path: Pat
     day = DayProfile.from_csv(_write(tmp_path, rows), seed=3)
     loads = [day.load_w(600 + s) for s in range(60)]  # minute 10
     assert loads[0] in (109, 110) and loads[-1] == 110
-    assert sum(1 for a, b in zip(loads, loads[1:], strict=False) if a != b) <= 1
+    assert sum(1 for a, b in itertools.pairwise(loads) if a != b) <= 1
     assert day.pv_w(600 + 30) == pytest.approx(105)
 
 
