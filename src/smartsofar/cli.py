@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from smartsofar import __version__
 from smartsofar.commands_cli import add_bus_commands
 from smartsofar.errors import SmartSofarError
+from smartsofar.meter.cli import add_meter_commands
 from smartsofar.sim.cli import add_sim_commands
 
 EXIT_REFUSED = 1
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
     add_bus_commands(sub)
     add_sim_commands(sub)
+    add_meter_commands(sub)
     return parser
 
 

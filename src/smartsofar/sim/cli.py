@@ -33,7 +33,7 @@ def add_sim_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     sim.set_defaults(handler=run_sim_inverter)
 
 
-def _ids(text: str) -> list[int]:
+def ids_from_arg(text: str) -> list[int]:
     try:
         ids = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
@@ -43,7 +43,7 @@ def _ids(text: str) -> list[int]:
     return ids
 
 
-def _household(day: str | None) -> Household | None:
+def household_from_arg(day: str | None) -> Household | None:
     if day is None:
         return None
     if day.endswith(".csv"):
@@ -56,16 +56,17 @@ def _household(day: str | None) -> Household | None:
 
 def build_bus(args: argparse.Namespace) -> InverterBus:
     """The simulated bus the flags describe."""
-    unit_ids = _ids(args.units)
+    unit_ids = ids_from_arg(args.units)
     if not unit_ids:
         raise InvalidInputError("--units needs at least one slave id")
-    plant = Plant(_household(args.day), unit_ids, soc_pct=args.soc, speed=args.speed)
-    for uid in _ids(args.fault):
+    plant = Plant(household_from_arg(args.day), unit_ids, soc_pct=args.soc, speed=args.speed)
+    for uid in ids_from_arg(args.fault):
         plant.units[uid].fault_word_1 = 0x0001
-    for uid in _ids(args.not_passive):
+    for uid in ids_from_arg(args.not_passive):
         plant.units[uid].passive_selected = False
     faults = BusFaults(drop_rate=args.drop_rate, corrupt_rate=args.corrupt_rate, stray_rate=args.stray_rate,
-                       noise_rate=args.noise_rate, late_rate=args.late_rate, offline_units=set(_ids(args.offline)))
+                       noise_rate=args.noise_rate, late_rate=args.late_rate,
+                       offline_units=set(ids_from_arg(args.offline)))
     return InverterBus(plant, faults, latency_s=args.latency)
 
 

@@ -1,0 +1,49 @@
+"""``smartsofar meter`` (read one sample) and ``smartsofar sim-meter`` (serve a simulated Shelly)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from smartsofar.meter.base import PHASE_CHOICES, MeterOptions
+from smartsofar.meter.factory import METER_MODELS, open_meter
+from smartsofar.sim.meter_cli import add_sim_meter_arguments
+
+
+def add_meter_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``meter`` and ``sim-meter``."""
+    meter = sub.add_parser("meter", help="read one sample from a Shelly grid meter")
+    meter.add_argument("--url", required=True, help="http://HOST of the meter")
+    meter.add_argument("--user", help="user name (Gen2 devices always use admin)")
+    meter.add_argument("--password", help="the meter's password, if one is set")
+    meter.add_argument("--model", default="auto", choices=METER_MODELS, help="default: ask the device")
+    meter.add_argument("--channel", type=int, default=0, help="Pro EM / EM Gen3 grid channel (0 or 1)")
+    meter.add_argument("--invert", action="store_true", help="the meter is installed reversed")
+    meter.add_argument("--phase", default="sum", choices=PHASE_CHOICES, help="follow the sum or one phase")
+    meter.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
+    meter.add_argument("--json", action="store_true", help="print JSON")
+    meter.set_defaults(handler=run_meter)
+    add_sim_meter_arguments(sub)
+
+
+async def run_meter(args: argparse.Namespace) -> int:
+    """Print one decoded sample."""
+    meter = await open_meter(args.url, model=args.model, user=args.user, password=args.password,
+                             options=MeterOptions(invert=args.invert, phase=args.phase), channel=args.channel,
+                             timeout_s=args.timeout)
+    try:
+        sample = await meter.read()
+    finally:
+        await meter.aclose()
+    if args.json:
+        print(json.dumps({"model": meter.model, **sample.to_json()}, indent=2))
+        return 0
+    direction = "import" if sample.power_w >= 0 else "export"
+    print(f"{meter.model}: grid {abs(sample.power_w):.1f} W {direction}")
+    for letter, phase in zip("abc", sample.phases, strict=False):
+        print(f"  phase {letter}: {phase.power_w:8.1f} W  {phase.voltage_v} V  {phase.current_a} A  "
+              f"pf {phase.power_factor}")
+    if sample.import_wh is not None:
+        exported = (sample.export_wh or 0) / 1000
+        print(f"  energy: {sample.import_wh / 1000:.3f} kWh imported, {exported:.3f} kWh exported")
+    return 0

@@ -1,0 +1,71 @@
+"""Open the right meter client for a URL: by the configured model, or by asking the device's ``/shelly``.
+
+``/shelly`` never needs a password: Gen2+ devices answer with ``gen`` and ``app`` (and the Pro 3EM with its
+``profile``), Gen1 devices with ``type``. Anything else is not a Shelly meter we can use.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import httpx
+
+from smartsofar.errors import InvalidInputError, MeterReplyError
+from smartsofar.meter.base import Meter, MeterOptions
+from smartsofar.meter.http import DEFAULT_TIMEOUT_S, ShellyHttp
+from smartsofar.meter.shelly_gen1 import Shelly3EMGen1
+from smartsofar.meter.shelly_gen2 import ShellyEM1Meter, ShellyEMMeter
+
+MeterModel = Literal["auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1"]
+METER_MODELS: tuple[MeterModel, ...] = ("auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1")
+_EM1_APPS = {"ProEM", "EMG3", "EM", "ProEM50", "S3EM"}
+
+
+async def detect_model(url: str, timeout_s: float = DEFAULT_TIMEOUT_S,
+                       transport: httpx.AsyncBaseTransport | None = None) -> MeterModel:
+    """Ask ``/shelly`` which kind of meter this is."""
+    http = ShellyHttp(url, timeout_s=timeout_s, transport=transport)
+    try:
+        info = await http.get_json("/shelly")
+    finally:
+        await http.aclose()
+    gen = info.get("gen")
+    if isinstance(gen, int) and gen >= 2:
+        app = str(info.get("app", ""))
+        if app == "Pro3EM" or app.startswith("Pro3EM"):
+            return "pro3em-monophase" if info.get("profile") == "monophase" else "pro3em"
+        if app in _EM1_APPS or app.startswith("EM"):
+            return "proem"
+        raise MeterReplyError(f"{url} is a Shelly {app or 'device'} without an energy meter we support")
+    if info.get("type") == "SHEM-3":
+        return "3em-gen1"
+    if "type" in info:
+        raise MeterReplyError(f"{url} is a Shelly {info['type']}, not a 3EM")
+    raise MeterReplyError(f"{url} does not answer like a Shelly device")
+
+
+async def open_meter(url: str, *, model: MeterModel = "auto", user: str | None = None,
+                     password: str | None = None, options: MeterOptions | None = None, channel: int = 0,
+                     timeout_s: float = DEFAULT_TIMEOUT_S,
+                     transport: httpx.AsyncBaseTransport | None = None) -> Meter:
+    """A ready meter client. ``channel`` is the grid channel of a Pro EM / EM Gen3."""
+    if model not in METER_MODELS:
+        raise InvalidInputError(f"meter model must be one of {', '.join(METER_MODELS)}, got {model!r}")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInputError(f"meter URL must start with http:// or https://, got {url!r}")
+    if model == "auto":
+        model = await detect_model(url, timeout_s, transport)
+    auth: httpx.Auth | None = None
+    if password:
+        auth = (httpx.BasicAuth(user or "admin", password) if model == "3em-gen1"
+                else httpx.DigestAuth(user or "admin", password))
+    http = ShellyHttp(url, auth, timeout_s, transport)
+    if model == "pro3em":
+        return ShellyEMMeter(http, options)
+    if model == "pro3em-monophase":
+        return ShellyEM1Meter(http, (0, 1, 2), options, model="Shelly Pro 3EM (monophase profile)")
+    if model == "proem":
+        if channel not in (0, 1):
+            raise InvalidInputError(f"Pro EM grid channel must be 0 or 1, got {channel}")
+        return ShellyEM1Meter(http, (channel,), options, model="Shelly Pro EM")
+    return Shelly3EMGen1(http, options)

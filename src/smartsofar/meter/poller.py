@@ -1,0 +1,113 @@
+"""Polling a meter: the latest sample, its staleness, and the meter's availability.
+
+A sample older than ``stale_after_s`` is never handed to the controller. Failures are logged once per
+change of state (ok -> unavailable -> ok), not every second. A frozen meter (exactly the same values for
+``frozen_after_s`` while the batteries' power moved, or for five times that in any case) is reported and
+its samples are withheld like stale ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+from smartsofar.errors import InvalidInputError, MeterAuthError, MeterError, MeterUnavailableError
+from smartsofar.meter.base import Meter, MeterSample
+
+log = logging.getLogger(__name__)
+BATTERY_MOVE_W = 100.0
+
+
+class MeterState(StrEnum):
+    """Availability of the meter."""
+
+    UNKNOWN = "unknown"
+    OK = "ok"
+    UNAVAILABLE = "unavailable"
+    AUTH_FAILED = "auth_failed"
+    BAD_REPLY = "bad_reply"
+    FROZEN = "frozen"
+
+
+class MeterPoller:
+    """Reads one meter at a fixed interval and keeps what the controller may use."""
+
+    def __init__(self, meter: Meter, *, interval_s: float = 1.0, stale_after_s: float = 5.0,
+                 frozen_after_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if interval_s <= 0 or stale_after_s <= 0 or frozen_after_s <= 0:
+            raise InvalidInputError("meter interval, stale limit and frozen limit must be positive")
+        self.meter = meter
+        self.interval_s = interval_s
+        self.stale_after_s = stale_after_s
+        self.frozen_after_s = frozen_after_s
+        self.clock = clock
+        self.latest: MeterSample | None = None
+        self.state = MeterState.UNKNOWN
+        self.last_error: str | None = None
+        self.reads = 0
+        self.failures = 0
+        self._run_start: MeterSample | None = None
+        self._battery_min = self._battery_max = 0.0
+
+    def fresh(self, now: float | None = None) -> MeterSample | None:
+        """The latest sample if it may be used for control now, else None."""
+        now = self.clock() if now is None else now
+        sample = self.latest
+        if sample is None or self.state is MeterState.FROZEN or sample.age_s(now) > self.stale_after_s:
+            return None
+        return sample
+
+    def note_battery_power(self, battery_w: float) -> None:
+        """Tell the frozen-meter detector what the batteries do (W, any sign convention)."""
+        self._battery_min = min(self._battery_min, battery_w)
+        self._battery_max = max(self._battery_max, battery_w)
+
+    async def poll_once(self) -> MeterSample | None:
+        """Read the meter once; the new sample, or None on failure (state and error updated)."""
+        self.reads += 1
+        try:
+            sample = await self.meter.read()
+        except MeterError as exc:
+            self.failures += 1
+            state = (MeterState.AUTH_FAILED if isinstance(exc, MeterAuthError)
+                     else MeterState.UNAVAILABLE if isinstance(exc, MeterUnavailableError)
+                     else MeterState.BAD_REPLY)
+            self._set_state(state, str(exc))
+            return None
+        self.latest = sample
+        self._set_state(MeterState.FROZEN if self._frozen(sample) else MeterState.OK, None)
+        return sample
+
+    async def run(self) -> None:
+        """Poll forever at ``interval_s`` (measured start to start)."""
+        while True:
+            started = self.clock()
+            await self.poll_once()
+            await asyncio.sleep(max(0.0, self.interval_s - (self.clock() - started)))
+
+    def _frozen(self, sample: MeterSample) -> bool:
+        start = self._run_start
+        if start is None or not sample.same_values(start):
+            self._run_start = sample
+            self._battery_min = self._battery_max = 0.0
+            return False
+        unchanged_s = sample.taken_at - start.taken_at
+        moved = self._battery_max - self._battery_min > BATTERY_MOVE_W
+        return (unchanged_s >= self.frozen_after_s and moved) or unchanged_s >= 5 * self.frozen_after_s
+
+    def _set_state(self, state: MeterState, error: str | None) -> None:
+        self.last_error = error
+        if state is self.state:
+            return
+        previous, self.state = self.state, state
+        if state is MeterState.OK:
+            if previous is not MeterState.UNKNOWN:
+                log.info("meter %s is back", self.meter.model)
+        elif state is MeterState.FROZEN:
+            log.warning("meter %s looks frozen: the same values for %.0f s; not used for control",
+                        self.meter.model, self.frozen_after_s)
+        else:
+            log.warning("meter %s: %s", self.meter.model, error)

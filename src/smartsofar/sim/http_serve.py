@@ -1,0 +1,47 @@
+"""Run an ASGI app with uvicorn on an already-bound socket, so a caller asking for port 0 learns the port."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+@dataclass(slots=True)
+class RunningHttpServer:
+    """A uvicorn server running as a task on the current loop."""
+
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        return f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        """Ask uvicorn to exit and wait for it (hung requests are cut after 1 s)."""
+        self.server.should_exit = True
+        await self.task
+
+
+async def start_http(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningHttpServer:
+    """Bind, start serving, and return once uvicorn is accepting connections."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1,
+                            access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()  # re-raise why it could not start
+        await asyncio.sleep(0.01)
+    return RunningHttpServer(server, task, host, sock.getsockname()[1])

@@ -1,0 +1,95 @@
+"""Meter polling: stale samples are never used, state changes are logged once, a frozen meter is caught."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import pytest
+
+from smartsofar.errors import MeterAuthError, MeterError, MeterUnavailableError
+from smartsofar.meter.base import MeterSample, PhaseSample
+from smartsofar.meter.poller import MeterPoller, MeterState
+
+
+class ScriptedMeter:
+    """A fake meter: each read returns the next power or raises the next error."""
+
+    model = "scripted"
+
+    def __init__(self, clock: list[float], script: Sequence[float | MeterError]) -> None:
+        self.clock = clock
+        self.script = list(script)
+
+    async def read(self) -> MeterSample:
+        item = self.script.pop(0)
+        if isinstance(item, MeterError):
+            raise item
+        return MeterSample(item, item, (PhaseSample(item),), self.clock[0])
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_sample_older_than_the_limit_is_never_used() -> None:
+    now = [0.0]
+    poller = MeterPoller(ScriptedMeter(now, [250.0]), stale_after_s=5.0, clock=lambda: now[0])
+    await poller.poll_once()
+    assert poller.fresh() is not None and poller.fresh().power_w == 250.0  # type: ignore[union-attr]
+    now[0] = 5.0
+    assert poller.fresh() is not None
+    now[0] = 5.1
+    assert poller.fresh() is None
+
+
+async def test_failures_are_logged_once_per_change_of_state(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    down = MeterUnavailableError("http://m: cannot connect")
+    meter = ScriptedMeter(now, [100.0, down, down, down, 120.0, MeterAuthError("refused")])
+    poller = MeterPoller(meter, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="smartsofar.meter.poller"):
+        for _ in range(6):
+            now[0] += 1
+            await poller.poll_once()
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["meter scripted: http://m: cannot connect", "meter scripted is back", "meter scripted: refused"]
+    assert poller.state is MeterState.AUTH_FAILED
+    assert poller.failures == 4
+
+
+async def test_failed_reads_let_the_last_sample_go_stale() -> None:
+    now = [0.0]
+    down = MeterUnavailableError("down")
+    poller = MeterPoller(ScriptedMeter(now, [300.0] + [down] * 10), stale_after_s=5.0, clock=lambda: now[0])
+    fresh_at = []
+    for second in range(10):
+        now[0] = float(second)
+        await poller.poll_once()
+        fresh_at.append(poller.fresh() is not None)
+    assert fresh_at == [True] * 6 + [False] * 4
+
+
+async def test_identical_values_while_batteries_move_means_frozen() -> None:
+    now = [0.0]
+    poller = MeterPoller(ScriptedMeter(now, [42.0] * 40 + [43.0]), frozen_after_s=30.0, clock=lambda: now[0])
+    for second in range(31):
+        now[0] = float(second)
+        poller.note_battery_power(-1500.0 if second > 10 else 0.0)
+        await poller.poll_once()
+    assert poller.state is MeterState.FROZEN
+    assert poller.fresh() is None
+    now[0] = 31.0
+    for _ in range(9):
+        await poller.poll_once()
+    await poller.poll_once()  # 43.0: values move again
+    assert poller.fresh() is not None
+    assert str(poller.state) == "ok"
+
+
+async def test_identical_values_while_nothing_moves_is_not_yet_frozen() -> None:
+    now = [0.0]
+    poller = MeterPoller(ScriptedMeter(now, [42.0] * 40), frozen_after_s=30.0, clock=lambda: now[0])
+    for second in range(40):
+        now[0] = float(second)
+        await poller.poll_once()
+    assert poller.state is MeterState.OK
