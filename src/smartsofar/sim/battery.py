@@ -98,27 +98,48 @@ class SimUnit:
         return self.status(0)
 
     def advance(self, now: float, grid_import_w: float = 0.0) -> None:
-        """Move the model to ``now``. ``grid_import_w`` is what the unit's own CT sees (for auto mode)."""
+        """Move the model to ``now``. ``grid_import_w`` is what the unit's own CT sees (for auto mode).
+
+        Exact for any step size: a command takes effect at its own time (after the dead time), not at the
+        start or end of the step that contains it, and the energy of a ramp that ends mid-step is integrated
+        piece by piece.
+        """
         if self.last_advance is None:
             self.last_advance = now
             self.last_keepalive = now
             return
-        dt = now - self.last_advance
-        if dt <= 0:
+        t = self.last_advance
+        if now <= t:
             return
-        self.last_advance = now
-        if self.command.kind != "standby" and now - self.last_keepalive > PASSIVE_LAPSE_S:
+        lapse_at = self.last_keepalive + PASSIVE_LAPSE_S
+        if self.command.kind != "standby" and now > lapse_at:
             self.command = PassiveCommand("standby")
-            self._pending = [(now, 0.0)]
+            self._pending = [(max(lapse_at, t), 0.0)]
         while self._pending and self._pending[0][0] <= now:
-            self.target_w = self._pending.pop(0)[1]
+            at, target = self._pending.pop(0)
+            if at > t:
+                self._ramp(t, at)
+                t = at
+            self.target_w = target
         if self.command.kind == "auto":
             self.target_w = self.power_w + grid_import_w - self.command.power_w
+        self._ramp(t, now)
+        self.last_advance = now
+
+    def _ramp(self, start: float, end: float) -> None:
+        """Ramp towards the (limited) target from ``start`` to ``end``, integrating energy exactly."""
+        dt = end - start
         target = self._limited(self.target_w)
-        step = self.spec.ramp_w_per_s * dt
-        start = self.power_w
-        self.power_w = min(target, start + step) if target > start else max(target, start - step)
-        self._integrate((start + self.power_w) / 2, dt)
+        begin = self.power_w
+        reach_s = abs(target - begin) / self.spec.ramp_w_per_s
+        if reach_s >= dt:
+            self.power_w = begin + (dt * self.spec.ramp_w_per_s if target > begin else -dt * self.spec.ramp_w_per_s)
+            self._integrate((begin + self.power_w) / 2, dt)
+            return
+        if reach_s > 0:
+            self._integrate((begin + target) / 2, reach_s)
+        self.power_w = target
+        self._integrate(target, dt - reach_s)
 
     def _limited(self, target: float) -> float:
         if self.in_fault:
@@ -130,6 +151,8 @@ class SimUnit:
         return 0.0
 
     def _integrate(self, mean_w: float, dt: float) -> None:
+        if dt <= 0:
+            return
         energy_wh = mean_w * dt / 3600
         if energy_wh >= 0:
             self.charged_wh += energy_wh
