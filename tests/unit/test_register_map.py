@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pytest
 
 from smartsofar.errors import ProtocolError
@@ -30,7 +28,7 @@ def test_one_bulk_read_is_86_registers() -> None:
 
 
 def test_table_rows_are_exactly_the_reading_fields() -> None:
-    assert [row.name for row in RUNNING_DATA] == [f.name for f in fields(UnitReading)]
+    assert [row.name for row in RUNNING_DATA] == list(UnitReading._fields)
     addresses = [row.address for row in RUNNING_DATA]
     assert addresses == sorted(addresses) and len(set(addresses)) == len(addresses)
     assert {0x0252, 0x0255} <= set(addresses)

@@ -9,8 +9,8 @@ and the decoding both derive from it. Units and signs are in the names: ``batter
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from smartsofar.errors import ProtocolError
 from smartsofar.sofar.status import (
@@ -127,8 +127,7 @@ def scaled_value(registers: Sequence[int], row: Register) -> float:
     return round(raw * row.scale, 3) if row.scale != 1 else raw
 
 
-@dataclass(frozen=True, slots=True)
-class UnitReading:
+class UnitReading(NamedTuple):
     """Everything one bulk read of a unit says, decoded. Field names are the register table's names."""
 
     running_state: RunningState
@@ -216,13 +215,23 @@ class UnitReading:
         return decode_comm_board(self.comm_board_word)
 
     @property
+    def fault_words(self) -> tuple[int, ...]:
+        """Every raw bit-field word (faults, battery faults, alerts, comm board), to see if anything changed."""
+        return (self.fault_word_1, self.fault_word_2, self.fault_word_3, self.fault_word_4, self.fault_word_5,
+                self.battery_fault_word_1, self.battery_fault_word_2, self.battery_fault_word_3,
+                self.battery_fault_word_4, self.battery_fault_word_5, self.alert_word, self.comm_board_word)
+
+    @property
     def in_fault(self) -> bool:
         """True when the unit reports a fault state or any fault bit."""
-        return self.running_state.is_fault or bool(self.faults) or bool(self.battery_faults)
+        return self.running_state.is_fault or any((
+            self.fault_word_1, self.fault_word_2, self.fault_word_3, self.fault_word_4, self.fault_word_5,
+            self.battery_fault_word_1, self.battery_fault_word_2, self.battery_fault_word_3,
+            self.battery_fault_word_4, self.battery_fault_word_5))
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict: every register value plus decoded names."""
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out: dict[str, Any] = self._asdict()
         out["running_state"] = self.running_state.name.lower()
         out["running_state_words"] = self.running_state.words
         out["faults"] = [f.name for f in self.faults]
@@ -233,21 +242,29 @@ class UnitReading:
 
 
 _BIT_WORDS = frozenset(row.name for row in RUNNING_DATA if row.unit == "bits")
+# The table compiled once: (name, offset, words, signed, scale or None for raw integers)
+_PLAN = tuple((row.name, row.address - BLOCK_START, row.words, row.signed,
+               None if row.name in _BIT_WORDS or row.name == "running_state" else row.scale)
+              for row in RUNNING_DATA)
 
 
 def decode_running_data(registers: Sequence[int]) -> UnitReading:
     """Decode the 86-register block 0x0200..0x0255 into a typed reading."""
     if len(registers) != BLOCK_COUNT:
         raise ProtocolError(f"expected {BLOCK_COUNT} registers from 0x0200, got {len(registers)}")
-    values: dict[str, Any] = {}
-    for row in RUNNING_DATA:
-        if row.name == "running_state":
-            values[row.name] = RunningState.from_raw(raw_value(registers, row))
-        elif row.name in _BIT_WORDS:
-            values[row.name] = raw_value(registers, row)
+    values: list[Any] = []  # in table order, which is the field order
+    for name, offset, words, signed, scale in _PLAN:
+        raw = registers[offset] if words == 1 else (registers[offset] << 16) | registers[offset + 1]
+        if signed and raw >= 1 << (16 * words - 1):
+            raw -= 1 << (16 * words)
+        if scale is None or scale == 1:
+            values.append(raw)
+        elif name == "battery_v" and raw >= BATTERY_V_MILLI_THRESHOLD:
+            values.append(round(raw * 0.01, 2))
         else:
-            values[row.name] = scaled_value(registers, row)
-    return UnitReading(**values)
+            values.append(round(raw * scale, 3))
+    values[0] = RunningState.from_raw(values[0])
+    return UnitReading._make(values)
 
 
 def encode_running_data(values: Mapping[str, float]) -> list[int]:
@@ -256,12 +273,14 @@ def encode_running_data(values: Mapping[str, float]) -> list[int]:
     Names missing from ``values`` read as 0; 0x0246..0x0255 outside the table read as 0.
     """
     registers = [0] * BLOCK_COUNT
-    for row in RUNNING_DATA:
-        value = values.get(row.name, 0)
-        raw = int(value) if row.unit in ("bits", "") and row.scale == 1 else round(value / row.scale)
-        raw &= (1 << (16 * row.words)) - 1
-        offset = row.address - BLOCK_START
-        for i in range(row.words):
-            shift = 16 * (row.words - 1 - i)
-            registers[offset + i] = (raw >> shift) & 0xFFFF
+    for name, offset, words, _signed, scale in _PLAN:
+        value = values.get(name, 0)
+        if not value:
+            continue
+        raw = int(value) if scale is None else round(value / scale)
+        raw &= (1 << (16 * words)) - 1
+        if words == 1:
+            registers[offset] = raw
+        else:
+            registers[offset], registers[offset + 1] = raw >> 16, raw & 0xFFFF
     return registers

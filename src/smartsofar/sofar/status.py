@@ -134,6 +134,8 @@ _COMM_BOARD_BYTES: dict[int, _Bits] = {
 
 
 def _decode(words: Sequence[int], table: dict[int, _Bits], first_code: int) -> tuple[Fault, ...]:
+    if not any(words):
+        return ()
     faults: list[Fault] = []
     for byte_index in range(2 * len(words)):
         word = words[byte_index // 2]
