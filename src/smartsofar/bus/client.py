@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # we count and log failures ourselves
 
 HEARTBEAT_MIN_INTERVAL_S = 1.0
+RECONNECT_EVERY_S = 5.0  # a line that never connected (or gave up) is tried again this often
 _Reply = TypeVar("_Reply", bound=ModbusPDU)
 
 
@@ -100,9 +101,11 @@ class Bus:
         self._last_frame_end = 0.0
         self._last_heartbeat: dict[int, float] = {}
         self._counters = BusCounters()
+        self._last_connect_attempt = -RECONNECT_EVERY_S
 
     async def open(self) -> None:
         """Open the port or connect to the gateway; BusUnavailableError if that fails."""
+        self._last_connect_attempt = time.monotonic()
         try:
             ok = await self._client.connect()
         except (OSError, ModbusException) as exc:
@@ -162,10 +165,22 @@ class Bus:
         await self.broadcast(HeartbeatRequest(dev_id=BROADCAST_ID))
         return True
 
+    async def _ensure_connected(self) -> None:
+        """Reconnect a line that is down, unless pymodbus is already at it; at most every few seconds."""
+        if self._client.connected:
+            return
+        if getattr(self._client.ctx, "reconnect_task", None) is not None:
+            raise BusUnavailableError(f"{self.url}: connection lost, reconnecting")
+        if time.monotonic() - self._last_connect_attempt < RECONNECT_EVERY_S:
+            raise BusUnavailableError(f"{self.url}: not connected")
+        await self.open()
+        log.info("%s connected", self.url)
+
     async def broadcast(self, request: ModbusPDU) -> None:
         """Send a frame to 0x88; nobody answers."""
         request.dev_id = BROADCAST_ID
         async with self._lock:
+            await self._ensure_connected()
             await self._wait_gap()
             try:
                 await self._client.execute(True, request)
@@ -220,6 +235,11 @@ class Bus:
             for attempt in range(self.retries + 1):
                 if attempt:
                     stats.retries += 1
+                try:
+                    await self._ensure_connected()
+                except BusUnavailableError:
+                    self._record_failure(unit, stats)
+                    raise
                 await self._wait_gap()
                 request = build()
                 stats.requests += 1

@@ -47,6 +47,12 @@ class SofarUnit:
         """Link health as the bus sees it."""
         return self.bus.health(self.unit_id)
 
+    def link_stats(self) -> dict[str, int]:
+        """This unit's counters on its bus (requests, retries, timeouts, stray frames, exceptions)."""
+        stats = self.bus.stats(self.unit_id)
+        return {"requests": stats.requests, "retries": stats.retries, "timeouts": stats.timeouts,
+                "stray_frames": stats.stray_frames, "exceptions": stats.exceptions}
+
     async def read(self) -> UnitReading:
         """All running data, 0x0200..0x0255, in one function-0x03 request."""
         return decode_running_data(await self.bus.read_holding(self.unit_id, BLOCK_START, BLOCK_COUNT))
