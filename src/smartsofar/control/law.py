@@ -1,0 +1,166 @@
+"""Auto mode's control law: hold grid power at a target with as few commands as tracking needs.
+
+Each meter sample averages the grid over the second before it arrived. The law subtracts the battery power
+the units were *expected* to deliver over that same second (their ``PowerPlan``: commands already sent,
+dead time, ramp) to estimate the house's own power, the **base**. So a command on its way is never
+corrected twice, and a large step is acted on at the first sample that shows it.
+
+The base is filtered instead of chased: a jump larger than ``jump_w`` is taken at once (a kettle), smaller
+moves go through an alpha-beta filter that averages the meter's noise and follows PV ramps with their
+slope. The battery total that would hold the target is then compared with where the units are heading:
+
+- an error above ``step_w`` is corrected at once;
+- an error above ``deadband_w`` is corrected once it has lasted ``persistence_ws`` (W·s): a small error is
+  worth a command only when it has cost enough energy;
+- anything smaller is left alone.
+
+Optionally, SmartSofar v1's stability filter waits for N consecutive samples within X W of each other
+before acting on a change below its "immediate" threshold, and then acts on their average.
+
+Samples whose second overlaps a command's expected transition are only used when they show a large step:
+a model that is a little off (dead time, ramp) must not trigger a second command.
+
+Pure: samples and times are passed in.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from smartsofar.config import ControlConfig
+
+ALPHA = 0.35  # share of a small residual taken into the base at once
+BETA = 0.02  # share of a small residual taken into the slope (per second)
+MAX_SLOPE_W_PER_S = 20.0
+SLOPE_LEAD_S = 10.0  # look this far ahead along a ramp when choosing a new total
+
+
+@dataclass(slots=True)
+class LawState:
+    """What the law remembers between samples."""
+
+    base_w: float | None = None  # the house's own grid power (import +), filtered
+    base_t: float = 0.0
+    slope_w_per_s: float = 0.0
+    error_ws: float = 0.0  # error integral since the error appeared (signed)
+    error_t: float | None = None
+    stable: deque[float] = field(default_factory=deque)  # v1 stability filter: raw bases waiting to agree
+    stable_cycles: int = 0
+
+
+class LawDecision(NamedTuple):
+    """What one sample led to."""
+
+    base_w: float
+    desired_w: float  # battery total that would hold the target (before clamping by the caller)
+    act: bool
+    reason: str
+
+
+class TrackingLaw:
+    """Auto mode's law for one site."""
+
+    def __init__(self, config: ControlConfig) -> None:
+        self.config = config
+        self.state = LawState()
+
+    @property
+    def jump_w(self) -> float:
+        """A residual larger than this is a step in the house, taken at once."""
+        return max(self.config.deadband_w, 15.0)
+
+    def reset(self) -> None:
+        """Forget the estimate (after an outage, a mode change)."""
+        self.state = LawState()
+
+    def observe(self, grid_w: float, taken_at: float, battery_mean_w: float, in_transition: bool) -> float | None:
+        """Update the base from a sample; None when the sample is set aside (transition, small change)."""
+        state = self.state
+        raw = grid_w - battery_mean_w
+        if state.base_w is None:
+            state.base_w, state.base_t, state.slope_w_per_s = raw, taken_at, 0.0
+            return raw
+        dt = taken_at - state.base_t
+        if dt <= 0:
+            return None
+        predicted = state.base_w + state.slope_w_per_s * dt
+        residual = raw - predicted
+        large = self.config.step_w > 0 and abs(residual) > self.config.step_w
+        if large or (abs(residual) > self.jump_w and not in_transition):
+            state.base_w, state.slope_w_per_s = raw, 0.0
+        elif in_transition:
+            return None
+        else:
+            state.base_w = predicted + ALPHA * residual
+            slope = state.slope_w_per_s + BETA * residual / dt
+            state.slope_w_per_s = max(-MAX_SLOPE_W_PER_S, min(MAX_SLOPE_W_PER_S, slope))
+        state.base_t = taken_at
+        return raw
+
+    def decide(self, target_w: float, heading_w: float, clamp: tuple[float, float], now: float,
+               raw_base_w: float | None) -> LawDecision:
+        """Whether to re-command the units, given where they are heading (``heading_w``, battery total).
+
+        ``clamp`` is the (lowest, highest) battery total the units and the rules allow now.
+        """
+        state = self.state
+        assert state.base_w is not None, "observe() a sample first"
+        ahead = state.base_w + state.slope_w_per_s * SLOPE_LEAD_S
+        if heading_w:
+            # Exported battery energy is lost twice (gone now, imported later); a watt imported while charging
+            # costs only its round-trip loss. So small errors are better on the import side.
+            target_w += self.config.lean_w
+        desired = min(clamp[1], max(clamp[0], target_w - ahead))
+        error = desired - heading_w
+        cfg = self.config
+        if cfg.stability_filter.enabled:
+            return self._stability_gate(desired, error, target_w, clamp, raw_base_w)
+        size = abs(error)
+        if cfg.step_w and size >= cfg.step_w:
+            return self._act(desired, "large change")
+        if size < max(cfg.deadband_w, 1.0):
+            state.error_ws, state.error_t = 0.0, None
+            return LawDecision(state.base_w, desired, False, "within deadband")
+        if state.error_t is None or (state.error_ws > 0) != (error > 0):
+            state.error_ws, elapsed = 0.0, 1.0  # a new error counts from the sample that shows it
+        else:
+            elapsed = min(now - state.error_t, 5.0)
+        state.error_ws += error * elapsed
+        state.error_t = now
+        if abs(state.error_ws) >= cfg.persistence_ws:
+            return self._act(desired, "lasting error")
+        return LawDecision(state.base_w, desired, False, "waiting")
+
+    def _act(self, desired: float, reason: str) -> LawDecision:
+        assert self.state.base_w is not None
+        self.state.error_ws, self.state.error_t = 0.0, None
+        return LawDecision(self.state.base_w, desired, True, reason)
+
+    def _stability_gate(self, desired: float, error: float, target_w: float, clamp: tuple[float, float],
+                        raw_base_w: float | None) -> LawDecision:
+        """SmartSofar v1's rule: below ``immediate_above_w`` act only on N agreeing samples, on their mean."""
+        cfg = self.config.stability_filter
+        state = self.state
+        assert state.base_w is not None
+        if abs(error) < max(self.config.deadband_w, 1.0):
+            state.stable.clear()
+            state.stable_cycles = 0
+            return LawDecision(state.base_w, desired, False, "within deadband")
+        if abs(error) >= cfg.immediate_above_w:
+            state.stable.clear()
+            state.stable_cycles = 0
+            return self._act(desired, "large change")
+        if raw_base_w is not None:
+            state.stable.append(raw_base_w)
+            state.stable_cycles += 1
+        recent = list(state.stable)[-cfg.readings:]
+        agree = len(recent) >= cfg.readings and max(recent) - min(recent) <= cfg.within_w
+        if agree or state.stable_cycles >= cfg.max_cycles:
+            mean_base = sum(state.stable) / len(state.stable)
+            state.stable.clear()
+            state.stable_cycles = 0
+            averaged = min(clamp[1], max(clamp[0], target_w - mean_base))
+            return self._act(averaged, "stable readings")
+        return LawDecision(state.base_w, desired, False, "waiting for stable readings")
