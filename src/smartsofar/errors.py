@@ -7,6 +7,7 @@ rest of the code never catches a third-party exception::
      ├── InvalidInputError        a value given by a user or a caller is out of range or malformed;
      │                            nothing was sent or changed
      ├── ConfigError              a configuration file or URL is unusable
+    ├── StorageError             state or history could not be written (disk full, read-only)
      └── DeviceError              something outside the process did not do what we asked
           ├── BusError                        the RS485 line itself
           │    ├── BusUnavailableError         the port cannot be opened / the gateway cannot be reached
@@ -39,6 +40,10 @@ class InvalidInputError(SmartSofarError, ValueError):
 
 class ConfigError(SmartSofarError):
     """A configuration file, flag or URL cannot be used."""
+
+
+class StorageError(SmartSofarError):
+    """State or history could not be written; what was asked was not done."""
 
 
 class DeviceError(SmartSofarError):

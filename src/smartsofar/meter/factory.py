@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
 from smartsofar.errors import InvalidInputError, MeterReplyError
-from smartsofar.meter.base import Meter, MeterOptions
+from smartsofar.meter.base import Meter, MeterOptions, MeterSample
 from smartsofar.meter.http import DEFAULT_TIMEOUT_S, ShellyHttp
 from smartsofar.meter.shelly_gen1 import Shelly3EMGen1
 from smartsofar.meter.shelly_gen2 import ShellyEM1Meter, ShellyEMMeter
@@ -69,3 +69,29 @@ async def open_meter(url: str, *, model: MeterModel = "auto", user: str | None =
             raise InvalidInputError(f"Pro EM grid channel must be 0 or 1, got {channel}")
         return ShellyEM1Meter(http, (channel,), options, model="Shelly Pro EM")
     return Shelly3EMGen1(http, options)
+
+
+class DetectingMeter:
+    """A meter whose model is asked from the device on the first read that reaches it.
+
+    So the service starts while the meter is unreachable; until then every read fails like any other
+    unreachable meter (and the poller reports it).
+    """
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        self.url = url
+        self.model = f"meter at {url}"
+        self._kwargs = kwargs
+        self._inner: Meter | None = None
+
+    async def read(self) -> MeterSample:
+        """Detect on the first successful contact, then read."""
+        if self._inner is None:
+            self._inner = await open_meter(self.url, **self._kwargs)
+            self.model = self._inner.model
+        return await self._inner.read()
+
+    async def aclose(self) -> None:
+        """Close the detected client, if any."""
+        if self._inner is not None:
+            await self._inner.aclose()

@@ -49,6 +49,7 @@ class MeterPoller:
         self.last_error: str | None = None
         self.reads = 0
         self.failures = 0
+        self.on_poll: Callable[[], None] | None = None  # told after every poll, good or bad
         self._run_start: MeterSample | None = None
         self._battery_min = self._battery_max = 0.0
 
@@ -76,10 +77,16 @@ class MeterPoller:
                      else MeterState.UNAVAILABLE if isinstance(exc, MeterUnavailableError)
                      else MeterState.BAD_REPLY)
             self._set_state(state, str(exc))
+            self._told()
             return None
         self.latest = sample
         self._set_state(MeterState.FROZEN if self._frozen(sample) else MeterState.OK, None)
+        self._told()
         return sample
+
+    def _told(self) -> None:
+        if self.on_poll is not None:
+            self.on_poll()
 
     async def run(self) -> None:
         """Poll forever at ``interval_s`` (measured start to start)."""

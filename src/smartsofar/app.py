@@ -1,0 +1,104 @@
+"""The composition root: a validated ``Config`` in, the running service's parts out.
+
+``build_engine`` wires the lower layers into the engine (buses -> units -> site; meter client -> poller),
+each passed in to the one above it. Nothing here decides anything; nothing elsewhere builds these parts.
+A bus or a meter that cannot be reached at start does not stop the service: its units (or the meter)
+show as unavailable and are retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smartsofar.bus.client import Bus
+from smartsofar.config import Config
+from smartsofar.engine.commands import SiteCommands
+from smartsofar.engine.modes import Mode, ModeState
+from smartsofar.engine.monitor import UnitMonitor
+from smartsofar.engine.runner import EngineRunner
+from smartsofar.engine.site import Broadcast, Site
+from smartsofar.engine.units import UnitRuntime
+from smartsofar.errors import BusUnavailableError
+from smartsofar.meter.base import Meter, MeterOptions
+from smartsofar.meter.factory import DetectingMeter, open_meter
+from smartsofar.meter.poller import MeterPoller
+from smartsofar.sofar.unit import SofarUnit
+from smartsofar.storage.state_store import StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Engine:
+    """The engine and what it runs on."""
+
+    config: Config
+    site: Site
+    monitor: UnitMonitor
+    poller: MeterPoller | None
+    commands: SiteCommands
+    runner: EngineRunner
+    buses: list[Bus] = field(default_factory=list)
+    meter: Meter | None = None
+
+    async def aclose(self) -> None:
+        """Release the lines and the meter's connections (after ``runner.stop``)."""
+        for bus in self.buses:
+            await bus.close()
+        if self.meter is not None:
+            await self.meter.aclose()
+
+
+def first_start_state(config: Config) -> ModeState:
+    """The operating state before anything was saved: from ``[control]``."""
+    control = config.control
+    return ModeState(Mode(control.mode), target_w=control.target_w, allow_charge=control.allow_charge,
+                     allow_discharge=control.allow_discharge)
+
+
+async def open_meter_client(config: Config) -> Meter | None:
+    """The configured meter's client (detected on first contact when its model is 'auto')."""
+    if config.meter is None:
+        return None
+    m = config.meter
+    password = m.password.get_secret_value() if m.password else None
+    options = MeterOptions(invert=m.invert, phase=m.phase)
+    if m.model == "auto":
+        return DetectingMeter(m.url, user=m.user, password=password, options=options, channel=m.channel,
+                              timeout_s=m.timeout_s)
+    return await open_meter(m.url, model=m.model, user=m.user, password=password, options=options,
+                            channel=m.channel, timeout_s=m.timeout_s)
+
+
+async def build_engine(config: Config, data_dir: Path | None = None) -> Engine:
+    """Everything the control loop needs, from a validated configuration."""
+    buses: list[Bus] = []
+    runtimes: list[UnitRuntime] = []
+    broadcasters: dict[str, Broadcast] = {}
+    for bus_config in config.buses:
+        bus = Bus(bus_config.url, timeout_s=bus_config.timeout_s, retries=bus_config.retries)
+        try:
+            await bus.open()
+        except BusUnavailableError as exc:
+            log.warning("%s; its units show offline until it answers", exc)
+        buses.append(bus)
+        label = str(bus.url)
+        broadcasters[label] = bus.broadcast_heartbeat
+        for unit_config in bus_config.units:
+            port = SofarUnit(bus, unit_config.id, unit_config.label)
+            runtimes.append(UnitRuntime(unit_config, port, label, len(runtimes) + 1))
+    meter = await open_meter_client(config)
+    poller = None
+    if meter is not None and config.meter is not None:
+        poller = MeterPoller(meter, interval_s=config.meter.poll_interval_s,
+                             stale_after_s=config.meter.stale_after_s)
+    directory = data_dir or config.storage.data_dir
+    store = StateStore(directory)
+    site = Site(config.control, runtimes, poller, store.load(first_start_state(config)),
+                broadcasters=broadcasters)
+    monitor = UnitMonitor(site)
+    commands = SiteCommands(site, store)
+    runner = EngineRunner(site, monitor, poller, commands)
+    return Engine(config, site, monitor, poller, commands, runner, buses, meter)

@@ -1,0 +1,1 @@
+"""The site engine: the control loop, its units, modes, commands, snapshots and publish/subscribe hub."""

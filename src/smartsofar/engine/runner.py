@@ -1,0 +1,91 @@
+"""Running a site in real time: the meter poller, the unit monitor and the control loop, as tasks.
+
+The control loop runs one ``Site.step`` after every meter poll and every command, and at least once a
+second, so a silent meter is noticed on time. A cycle that fails on a bug is logged and the next one starts
+afresh; heartbeats go out only at the end of a good cycle, so a controller stuck in failures lets the units
+lapse to standby by themselves. On stop, the configured shutdown action runs (standby by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from smartsofar.engine.commands import SiteCommands
+from smartsofar.engine.monitor import UnitMonitor
+from smartsofar.engine.site import Site
+from smartsofar.meter.poller import MeterPoller
+
+log = logging.getLogger(__name__)
+MAX_CYCLE_GAP_S = 1.0
+
+
+class EngineRunner:
+    """The site's tasks."""
+
+    def __init__(self, site: Site, monitor: UnitMonitor, poller: MeterPoller | None, commands: SiteCommands) -> None:
+        self.site = site
+        self.monitor = monitor
+        self.poller = poller
+        self.commands = commands
+        self.first_decision_s: float | None = None  # seconds from start() to the first control cycle
+        self._started = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failures = 0
+        if poller is not None:
+            poller.on_poll = commands.wake.set
+
+    async def start(self) -> None:
+        """Read every unit and the meter once, run the first cycle, then start the tasks."""
+        self._started = time.monotonic()
+        self.site.keep_snapshots = True
+        reads = [self.monitor.read_all()]
+        if self.poller is not None:
+            reads.append(self._first_poll(self.poller))
+        await asyncio.gather(*reads)
+        await self._cycle()
+        self.first_decision_s = time.monotonic() - self._started
+        log.info("first control decision %.2f s after start", self.first_decision_s)
+        if self.poller is not None:
+            self._tasks.append(asyncio.create_task(self.poller.run(), name="meter"))
+        self._tasks.append(asyncio.create_task(self.monitor.run(), name="units"))
+        self._tasks.append(asyncio.create_task(self._control_loop(), name="control"))
+
+    @staticmethod
+    async def _first_poll(poller: MeterPoller) -> None:
+        await poller.poll_once()
+
+    async def _control_loop(self) -> None:
+        wake = self.commands.wake
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), MAX_CYCLE_GAP_S)
+            wake.clear()
+            await self._cycle()
+
+    async def _cycle(self) -> None:
+        try:
+            await self.site.step()
+        except Exception:  # a bug: log it, keep the loop alive; no heartbeat went out this cycle
+            self._failures += 1
+            if self._failures in (1, 10) or self._failures % 600 == 0:
+                log.exception("control cycle failed (%d so far)", self._failures)
+        else:
+            self._failures = 0
+
+    async def stop(self) -> None:
+        """Stop the tasks, then run the shutdown action."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.site.shutdown()
+
+    @property
+    def running(self) -> bool:
+        """True while every task is alive."""
+        return bool(self._tasks) and all(not t.done() for t in self._tasks)

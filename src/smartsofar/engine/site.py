@@ -1,0 +1,326 @@
+"""The site loop: one control cycle reads what is known, decides, commands the units, and publishes.
+
+The same ``Site.step`` runs in real time (``engine.runner`` calls it on every meter sample) and in
+accelerated simulated time (``sim.simulate`` calls it once per simulated second): there is one copy of the
+control logic. Decisions come from the pure modules in ``smartsofar.control``; this class only gathers
+their inputs, sends the commands they ask for, and keeps the units' memory up to date.
+
+Per cycle:
+
+1. each unit's condition and room (link, faults, Passive mode, full/flat flags, SoC limits, permissions);
+2. the mode decides a battery total: standby 0; manual the user's power; auto the law, with the meter's
+   verdict first (a stale sample holds what was sent, a silent meter sends everyone to standby);
+3. the total is shared out (``control.allocation``) and only changed setpoints are sent, reductions first;
+   increases to a unit are rate-limited, reductions and re-sends never are;
+4. heartbeats keep passive mode alive, only while the engine is healthy: a crashed or blind controller
+   lets the units lapse to standby by themselves;
+5. a ``SiteSnapshot`` is published.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import NamedTuple
+
+from smartsofar.bus.client import LinkHealth
+from smartsofar.config import ControlConfig
+from smartsofar.control.allocation import allocate
+from smartsofar.control.law import TrackingLaw
+from smartsofar.control.safety import (
+    MeterVerdict,
+    grid_limits,
+    meter_verdict,
+    soc_gates,
+    unavailable_reason,
+    unit_room,
+)
+from smartsofar.engine.hub import Topic
+from smartsofar.engine.modes import Mode, ModeState
+from smartsofar.engine.snapshot import Event, SiteSnapshot
+from smartsofar.engine.units import UnitRuntime
+from smartsofar.engine.view import build_snapshot
+from smartsofar.errors import DeviceError
+from smartsofar.meter.base import MeterSample
+from smartsofar.meter.poller import MeterPoller, MeterState
+from smartsofar.sofar.passive import PassiveCommand
+
+log = logging.getLogger(__name__)
+METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second
+Broadcast = Callable[[], Awaitable[bool]]
+
+
+class Decision(NamedTuple):
+    """What one cycle decided."""
+
+    setpoints: dict[int, int]  # unit id -> W, for the units to (re)command
+    safety: str
+    message: str
+    reason: str
+    healthy: bool
+    grid_w: float | None = None
+    base_w: float | None = None
+
+
+class Site:
+    """A site: its units, its meter, its operating state, and the law that drives them."""
+
+    def __init__(self, control: ControlConfig, units: Sequence[UnitRuntime], meter: MeterPoller | None,
+                 mode: ModeState, *, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time,
+                 broadcasters: Mapping[str, Broadcast] | None = None) -> None:
+        self.control = control
+        self.units = list(units)
+        self.meter = meter
+        self.mode = mode
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.broadcasters = dict(broadcasters or {})
+        self.law = TrackingLaw(control)
+        self.snapshots: Topic[SiteSnapshot] = Topic(maxsize=20)
+        self.events: Topic[Event] = Topic(maxsize=500)
+        self.commands_sent = 0
+        self.cycles = 0
+        self.safety = "starting"
+        self._last_decision: Decision | None = None
+        self._snapshot: SiteSnapshot | None = None
+        self.keep_snapshots = False  # the service keeps Topic.latest current for its adapters
+
+    def unit(self, unit_id: int) -> UnitRuntime:
+        """A unit by slave id (KeyError if there is none)."""
+        for rt in self.units:
+            if rt.unit_id == unit_id:
+                return rt
+        raise KeyError(unit_id)
+
+    def emit(self, kind: str, message: str, unit_id: int | None = None,
+             data: Mapping[str, object] | None = None) -> None:
+        """Publish an event."""
+        self.events.publish(Event(self.wall_clock(), kind, message, unit_id, dict(data or {})))
+
+    def set_mode_state(self, state: ModeState) -> None:
+        """Adopt a new operating state (validated by the caller): the next cycle acts on it."""
+        previous, self.mode = self.mode, state
+        if previous.mode is not state.mode or previous.target_w != state.target_w:
+            self.law.reset()
+        if previous != state:
+            self.emit("mode", f"mode {state.mode}", data=state.to_json())
+
+    # --- one cycle ------------------------------------------------------------------------------------------
+
+    async def step(self, now: float | None = None) -> Decision:
+        """Run one control cycle; publish its snapshot when anyone listens."""
+        now = self.clock() if now is None else now
+        self.cycles += 1
+        auto = self.mode.mode is Mode.AUTO
+        for rt in self.units:
+            self._refresh_unit(rt, now, auto)
+        sample = self.meter.fresh(now) if self.meter else None
+        decision = self._decide(now, sample)
+        self._note_safety(decision)
+        await self._send(decision.setpoints, now)
+        if decision.healthy:
+            await self._keep_alive(now)
+        if self.meter:
+            self.meter.note_battery_power(sum(rt.reading.battery_w for rt in self.units if rt.reading))
+        self._last_decision = decision
+        self._snapshot = None
+        if self.snapshots.subscriber_count or self.keep_snapshots:
+            self.snapshots.publish(self.snapshot(now))
+        return decision
+
+    def snapshot(self, now: float | None = None) -> SiteSnapshot:
+        """The picture after the last cycle (built once per cycle, on demand)."""
+        if self._snapshot is None:
+            decision = self._last_decision or Decision({}, self.safety, "starting", "none", False)
+            self._snapshot = build_snapshot(self, decision, self.clock() if now is None else now, self.wall_clock())
+        return self._snapshot
+
+    def _refresh_unit(self, rt: UnitRuntime, now: float, auto: bool) -> None:
+        if rt.link_changed(rt.port.health, now):
+            if rt.link is LinkHealth.OFFLINE:
+                log.warning("%s is offline; the other units take over", rt.config.label)
+                self.emit("link", f"{rt.config.label} offline", rt.unit_id, {"link": "offline"})
+            else:
+                log.info("%s answers again", rt.config.label)
+                self.emit("link", f"{rt.config.label} back", rt.unit_id, {"link": str(rt.link)})
+        rt.gates = soc_gates(rt.gates, rt.soc_pct, rt.config, auto=auto)
+        allow_charge = self.mode.allow_charge or not auto
+        allow_discharge = self.mode.allow_discharge or not auto
+        key = (rt.version, rt.gates, allow_charge, allow_discharge, rt.current_w)
+        if key == rt.room_key and now < rt.room_valid_until:
+            return  # nothing the rules look at has changed
+        condition = rt.condition(now)
+        rt.unavailable = unavailable_reason(condition)
+        rt.room = unit_room(condition, rt.current_w, allow_charge=allow_charge, allow_discharge=allow_discharge)
+        rt.room_key, rt.room_valid_until = key, rt.changes_at()
+
+    def _decide(self, now: float, sample: MeterSample | None) -> Decision:
+        mode = self.mode
+        available = [rt for rt in self.units if rt.room is not None]
+        setpoints = {rt.unit_id: 0 for rt in self.units
+                     if rt.room is None and rt.link is not LinkHealth.OFFLINE and rt.setpoint_w not in (0, None)}
+        if not available:
+            return Decision(setpoints, "no_units", "no unit can be used now", "none", True,
+                            sample.power_w if sample else None)
+        grid_w = sample.power_w if sample else None
+        if mode.mode is Mode.STANDBY:
+            return self._share(0, available, setpoints, "ok", "standby", "standby", True, grid_w)
+        if mode.mode is Mode.MANUAL:
+            return self._manual(available, setpoints, sample)
+        latest = self.meter.latest if self.meter else None
+        frozen = self.meter is not None and self.meter.state is MeterState.FROZEN
+        age = latest.age_s(now) if latest is not None and not frozen else None
+        verdict = meter_verdict(age, self.meter.stale_after_s if self.meter else 0.0,
+                                self.control.meter_standby_after_s)
+        if verdict is MeterVerdict.STANDBY:
+            self.law.reset()
+            return self._share(0, available, setpoints, "meter_silent",
+                               "the grid meter is silent: every unit in standby until it is back", "meter silent",
+                               False, None)
+        if verdict is MeterVerdict.HOLD or sample is None:
+            return self._hold(available, setpoints, "hold", "the grid meter is late: holding", "meter late")
+        return self._auto(now, sample, available, setpoints)
+
+    def _auto(self, now: float, sample: MeterSample, available: list[UnitRuntime],
+              setpoints: dict[int, int]) -> Decision:
+        window_start = sample.taken_at - METER_WINDOW_S
+        battery_mean = 0.0
+        in_transition = False
+        for rt in self.units:
+            battery_mean += rt.plan.mean_w(window_start, sample.taken_at)
+            in_transition = in_transition or rt.plan.moving_between(window_start, sample.taken_at)
+            rt.plan.forget_before(sample.taken_at - 5.0)
+        raw = self.law.observe(sample.power_w, sample.taken_at, battery_mean, in_transition)
+        base = self.law.state.base_w
+        heading = sum(rt.plan.final_w for rt in self.units)
+        low, high = grid_limits(base, self.control)
+        rooms = [rt.room for rt in available if rt.room is not None]
+        clamp = (max(low, -sum(r.discharge_w for r in rooms)), min(high, sum(r.charge_w for r in rooms)))
+        decision = self.law.decide(float(self.mode.target_w), heading, clamp, now, raw)
+        if not decision.act:
+            return self._hold(available, setpoints, "ok", "holding the grid at the target", decision.reason,
+                              sample.power_w, decision.base_w)
+        return self._share(decision.desired_w, available, setpoints, "ok", "holding the grid at the target",
+                           decision.reason, True, sample.power_w, decision.base_w)
+
+    def _manual(self, available: list[UnitRuntime], setpoints: dict[int, int],
+                sample: MeterSample | None) -> Decision:
+        total = float(self.mode.manual_power_w)
+        limited = self.control.grid_import_limit_w is not None or self.control.grid_export_limit_w is not None
+        if limited and total:
+            if sample is None:
+                return self._share(0, available, setpoints, "manual_needs_meter",
+                                   "grid limits are set but the meter is silent: standby", "meter silent", False)
+            base = sample.power_w - sum(rt.plan.power_at(sample.taken_at) for rt in self.units)
+            low, high = grid_limits(base, self.control)
+            total = min(high, max(low, total))
+        return self._share(total, available, setpoints, "ok", f"manual {self.mode.manual_power_w:+d} W", "manual",
+                           True, sample.power_w if sample else None)
+
+    def _hold(self, available: list[UnitRuntime], setpoints: dict[int, int], safety: str, message: str,
+              reason: str, grid_w: float | None = None, base_w: float | None = None) -> Decision:
+        """Keep what was sent, except for units that must change (unknown setpoint, no longer allowed)."""
+        forced = [rt for rt in available if rt.room is not None and
+                  (rt.setpoint_w is None or not rt.room.holds(rt.setpoint_w))]
+        if not forced:
+            return Decision(setpoints, safety, message, reason, True, grid_w, base_w)
+        total = sum(min(rt.room.charge_w, max(-rt.room.discharge_w, rt.current_w))
+                    for rt in available if rt.room is not None)
+        return self._share(total, available, setpoints, safety, message, reason, True, grid_w, base_w)
+
+    def _share(self, total: float, available: list[UnitRuntime], setpoints: dict[int, int], safety: str,
+               message: str, reason: str, healthy: bool, grid_w: float | None = None,
+               base_w: float | None = None) -> Decision:
+        rooms = [rt.room for rt in available if rt.room is not None]
+        allocation = allocate(total, rooms, self.control.allocation,
+                              tolerance_w=self.control.rebalance_tolerance_w, min_change_w=self.control.min_change_w)
+        setpoints.update(allocation.setpoints)
+        return Decision(setpoints, safety, message, reason, healthy, grid_w, base_w)
+
+    # --- commands -------------------------------------------------------------------------------------------
+
+    async def _send(self, setpoints: Mapping[int, int], now: float) -> None:
+        moves = []
+        for uid, watts in setpoints.items():
+            rt = self.unit(uid)
+            old = rt.setpoint_w
+            if old == watts:
+                continue
+            urgent = old is None or (rt.room is not None and not rt.room.holds(old)) or rt.room is None or (
+                abs(watts) < abs(old) and watts * old >= 0)
+            if not urgent and now - rt.last_command_at < self.control.unit_command_interval_s:
+                continue
+            moves.append((0 if urgent else 1, rt, watts))
+        for _order, rt, watts in sorted(moves, key=lambda m: (m[0], m[1].position)):
+            await self.command_unit(rt, PassiveCommand.battery(watts), now)
+
+    async def command_unit(self, rt: UnitRuntime, command: PassiveCommand, now: float | None = None) -> bool:
+        """Send one command to one unit and learn from the answer; True when accepted."""
+        now = self.clock() if now is None else now
+        try:
+            status = await rt.port.command(command)
+        except DeviceError as exc:
+            rt.on_command_failed(now)
+            log.warning("%s: %s not confirmed: %s", rt.config.label, command.describe(), exc)
+            self.emit("command", f"{rt.config.label}: {command.describe()}: no answer", rt.unit_id,
+                      {"command": command.describe(), "result": "no_answer", "error": str(exc)})
+            return False
+        rt.on_status(command, status, now)
+        self.commands_sent += status.accepted
+        if not status.accepted:
+            log.warning("%s refused %s: %s", rt.config.label, command.describe(), status.message)
+        self.emit("command", f"{rt.config.label}: {command.describe()}: {status.message}", rt.unit_id,
+                  {"command": command.describe(), "status": status.to_json()})
+        return status.accepted
+
+    async def _keep_alive(self, now: float) -> None:
+        interval = self.control.heartbeat_interval_s
+        due = [rt for rt in self.units if rt.room is not None and now - rt.last_keepalive_at >= interval]
+        if not due:
+            return
+        if self.control.heartbeat == "broadcast":
+            for bus_label, broadcast in self.broadcasters.items():
+                on_bus = [rt for rt in self.units if rt.bus_label == bus_label]
+                if all(rt.room is not None for rt in on_bus) and any(rt in due for rt in on_bus):
+                    try:
+                        await broadcast()
+                    except DeviceError as exc:
+                        log.warning("broadcast heartbeat on %s failed: %s", bus_label, exc)
+                        continue
+                    for rt in on_bus:
+                        rt.last_keepalive_at = now
+            due = [rt for rt in due if now - rt.last_keepalive_at >= interval]
+        for rt in due:
+            try:
+                await rt.port.heartbeat()
+            except DeviceError as exc:
+                log.debug("%s: heartbeat not answered: %s", rt.config.label, exc)
+                continue
+            rt.last_keepalive_at = now
+
+    def _note_safety(self, decision: Decision) -> None:
+        if decision.safety == self.safety:
+            return
+        previous, self.safety = self.safety, decision.safety
+        if decision.safety in ("ok", "hold") and previous in ("starting", "ok", "hold"):
+            return
+        level = logging.INFO if decision.safety == "ok" else logging.WARNING
+        log.log(level, "%s", decision.message)
+        self.emit("safety", decision.message, data={"state": decision.safety})
+
+    # --- shutdown -------------------------------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """What the configuration says to do on stop: standby every unit, hand over, or leave them."""
+        action = self.control.shutdown_action
+        if action == "keep":
+            log.info("stopping; the units keep their setpoints until passive mode lapses (60 s)")
+            return
+        command = PassiveCommand("standby") if action == "standby" else PassiveCommand("auto", self.mode.target_w)
+        for rt in self.units:
+            if rt.link is LinkHealth.OFFLINE:
+                continue
+            await self.command_unit(rt, command)
+        log.info("stopped: every unit told %s", command.describe())

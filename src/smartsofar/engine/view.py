@@ -1,0 +1,51 @@
+"""Building the immutable ``SiteSnapshot`` from the engine's live state after a cycle."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from smartsofar.engine.snapshot import MeterSnapshot, SiteSnapshot, UnitSnapshot
+from smartsofar.engine.units import UnitRuntime
+
+if TYPE_CHECKING:
+    from smartsofar.engine.site import Decision, Site
+    from smartsofar.meter.poller import MeterPoller
+
+
+def unit_snapshot(rt: UnitRuntime, now: float) -> UnitSnapshot:
+    """One unit's picture."""
+    room = rt.room
+    counters: dict[str, int] = {}
+    stats = getattr(rt.port, "link_stats", None)
+    if callable(stats):
+        counters = stats()
+    return UnitSnapshot(
+        unit_id=rt.unit_id, name=rt.config.label, position=rt.position, bus=rt.bus_label, link=str(rt.link),
+        available=room is not None, unavailable_reason=rt.unavailable, setpoint_w=rt.setpoint_w,
+        expected_w=rt.plan.power_at(max(now, rt.plan.anchor_t)),
+        charge_room_w=room.charge_w if room else 0.0, discharge_room_w=room.discharge_w if room else 0.0,
+        reading=rt.reading, reading_age_s=None if rt.read_at is None else now - rt.read_at,
+        status=rt.status, last_command=rt.last_command.describe() if rt.last_command else None,
+        last_command_age_s=None if rt.last_command is None else now - rt.last_command_at,
+        info=rt.info, commands_sent=rt.commands_sent, link_counters=counters)
+
+
+def meter_snapshot(poller: MeterPoller, now: float) -> MeterSnapshot:
+    """The meter's picture."""
+    latest = poller.latest
+    return MeterSnapshot(model=poller.meter.model, state=str(poller.state), sample=latest,
+                         age_s=None if latest is None else latest.age_s(now), fresh=poller.fresh(now) is not None,
+                         error=poller.last_error, reads=poller.reads, failures=poller.failures)
+
+
+def build_snapshot(site: Site, decision: Decision, now: float, wall: float) -> SiteSnapshot:
+    """The whole site after a cycle."""
+    units = tuple(unit_snapshot(rt, now) for rt in site.units)
+    reported = [u.reading.battery_w for u in units if u.reading is not None]
+    socs = [u.reading.soc_pct for u in units if u.reading is not None]
+    return SiteSnapshot(
+        at=wall, mode=site.mode, safety=decision.safety, message=decision.message, grid_w=decision.grid_w,
+        base_w=decision.base_w, setpoint_total_w=sum(rt.setpoint_w or 0 for rt in site.units),
+        battery_w=sum(reported) if reported else None, soc_pct=sum(socs) / len(socs) if socs else None,
+        units=units, meter=meter_snapshot(site.meter, now) if site.meter else None,
+        commands_sent=site.commands_sent, decision=decision.reason)

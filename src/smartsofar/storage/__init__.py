@@ -1,0 +1,1 @@
+"""Persistence: atomic file writes, the operating state, and the history database."""
