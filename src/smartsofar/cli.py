@@ -17,6 +17,7 @@ from smartsofar.commands_cli import add_bus_commands
 from smartsofar.errors import SmartSofarError
 from smartsofar.meter.cli import add_meter_commands
 from smartsofar.sim.cli import add_sim_commands
+from smartsofar.sim.simulate_cli import add_simulate_command
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bus_commands(sub)
     add_sim_commands(sub)
     add_meter_commands(sub)
+    add_simulate_command(sub)
     return parser
 
 

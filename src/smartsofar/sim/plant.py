@@ -31,6 +31,7 @@ class Plant:
         self._t0 = clock()
         self._day_start_s = day_start_s
         self._last_grid_w = 0.0
+        self._advanced_to: float | None = None
 
     def now(self) -> float:
         """The plant's current time (clock seconds)."""
@@ -43,6 +44,9 @@ class Plant:
     def advance(self, now: float | None = None) -> float:
         """Bring every unit to ``now``; return the grid power then (W, import positive)."""
         now = self.now() if now is None else now
+        if now == self._advanced_to:
+            return self._last_grid_w
+        self._advanced_to = now
         sod = self.second_of_day(now)
         base = self.household.load_w(sod) - self.household.pv_w(sod)
         for unit in self.units.values():

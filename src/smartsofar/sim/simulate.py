@@ -1,0 +1,233 @@
+"""``smartsofar simulate``: a controller against the in-process plant, one measured day, in accelerated time.
+
+A virtual clock drives everything. Controllers ``await sim.sleep(s)``; while time passes the plant's
+physics run (the same ``Plant``/``SimUnit`` the Modbus simulator serves), and every whole second is
+accounted: the meter publishes that second's mean grid power (± noise), and the metrics add up the grid
+energy, what the house would have drawn with no battery, and what the zero-latency oracle achieves.
+
+``smartsofar`` is the real engine (``Site``, ``UnitMonitor``, ``MeterPoller``) on in-process ports, the
+same code as the service. ``seed-v1`` is SmartSofar v1's loop, kept as a baseline (``sim.seed_v1``).
+
+Metrics (the JSON keys): ``import_kwh``, ``export_kwh``; ``none_*`` with no battery; ``oracle_*`` for the
+oracle; ``capture`` = (none - controller) / (none - oracle) on import + export; ``mean_abs_error_w`` =
+mean |grid - target| over the seconds where the oracle was not saturated; ``max_excursion_w`` the largest
+|grid - target| in those seconds; ``commands_per_hour`` the accepted 0x42 writes to all units.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from smartsofar.config import ControlConfig, UnitConfig
+from smartsofar.engine.modes import Mode, ModeState
+from smartsofar.engine.monitor import UnitMonitor
+from smartsofar.engine.site import Site
+from smartsofar.engine.units import UnitRuntime
+from smartsofar.meter.poller import MeterPoller
+from smartsofar.sim.battery import BatterySpec
+from smartsofar.sim.household import DAY_S, Household
+from smartsofar.sim.inprocess import PlantUnitPort, SecondMeter
+from smartsofar.sim.oracle import Oracle, OracleBattery
+from smartsofar.sim.plant import Plant
+from smartsofar.sim.seed_v1 import run_seed_v1
+
+CONTROLLERS = ("smartsofar", "seed-v1")
+
+
+@dataclass(slots=True)
+class Metrics:
+    """Energy and tracking figures, added up second by second."""
+
+    target_w: float
+    seconds: int = 0
+    import_wh: float = 0.0
+    export_wh: float = 0.0
+    none_import_wh: float = 0.0
+    none_export_wh: float = 0.0
+    oracle_import_wh: float = 0.0
+    oracle_export_wh: float = 0.0
+    abs_error_sum: float = 0.0
+    tracked_seconds: int = 0
+    max_excursion_w: float = 0.0
+
+    def add(self, grid_w: float, base_w: float, oracle_grid_w: float, saturated: bool) -> None:
+        """One second."""
+        self.seconds += 1
+        if grid_w > 0:
+            self.import_wh += grid_w / 3600
+        else:
+            self.export_wh -= grid_w / 3600
+        if base_w > 0:
+            self.none_import_wh += base_w / 3600
+        else:
+            self.none_export_wh -= base_w / 3600
+        if oracle_grid_w > 0:
+            self.oracle_import_wh += oracle_grid_w / 3600
+        else:
+            self.oracle_export_wh -= oracle_grid_w / 3600
+        if not saturated:
+            error = abs(grid_w - self.target_w)
+            self.abs_error_sum += error
+            self.tracked_seconds += 1
+            self.max_excursion_w = max(self.max_excursion_w, error)
+
+    def result(self, commands: int) -> dict[str, float]:
+        """The summary figures."""
+        none = self.none_import_wh + self.none_export_wh
+        oracle = self.oracle_import_wh + self.oracle_export_wh
+        ours = self.import_wh + self.export_wh
+        hours = self.seconds / 3600
+        return {
+            "import_kwh": round(self.import_wh / 1000, 3), "export_kwh": round(self.export_wh / 1000, 3),
+            "none_import_kwh": round(self.none_import_wh / 1000, 3),
+            "none_export_kwh": round(self.none_export_wh / 1000, 3),
+            "oracle_import_kwh": round(self.oracle_import_wh / 1000, 3),
+            "oracle_export_kwh": round(self.oracle_export_wh / 1000, 3),
+            "capture": round((none - ours) / (none - oracle), 4) if none - oracle > 1e-9 else 1.0,
+            "mean_abs_error_w": round(self.abs_error_sum / self.tracked_seconds, 2) if self.tracked_seconds else 0.0,
+            "max_excursion_w": round(self.max_excursion_w, 1),
+            "commands_per_hour": round(commands / hours, 1) if hours else 0.0,
+            "tracked_share": round(self.tracked_seconds / self.seconds, 3) if self.seconds else 0.0,
+        }
+
+
+@dataclass(slots=True)
+class Scenario:
+    """What to simulate."""
+
+    household: Household
+    units: int = 2
+    soc_pct: float = 50.0
+    control: ControlConfig = field(default_factory=ControlConfig)
+    unit: UnitConfig = field(default_factory=lambda: UnitConfig(id=1))
+    start_s: float = 0.0
+    duration_s: float = DAY_S
+    noise_w: float = 5.0
+    seed: int = 11
+
+    def unit_configs(self) -> list[UnitConfig]:
+        """One config per unit, ids 1..N, from the template."""
+        return [self.unit.model_copy(update={"id": i, "name": ""}) for i in range(1, self.units + 1)]
+
+
+class Simulation:
+    """The virtual clock, the plant, the meter, the oracle and the metrics of one run."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.t = 0.0
+        self.end = scenario.duration_s
+        unit = scenario.unit
+        spec = BatterySpec(capacity_wh=unit.capacity_wh, max_charge_w=unit.max_charge_w,
+                           max_discharge_w=unit.max_discharge_w, dead_time_s=unit.dead_time_s,
+                           ramp_w_per_s=unit.ramp_w_per_s)
+        self.plant = Plant(scenario.household, range(1, scenario.units + 1), spec=spec, soc_pct=scenario.soc_pct,
+                           clock=self.now, day_start_s=scenario.start_s)
+        self.plant.advance(0.0)
+        self.meter = SecondMeter(noise_w=scenario.noise_w, seed=scenario.seed)
+        self.ports = {uid: PlantUnitPort(self.plant, uid) for uid in self.plant.units}
+        floor = max(unit.reserve_soc_pct, spec.min_soc_pct)
+        self.oracle = Oracle([OracleBattery(scenario.soc_pct, unit.capacity_wh, unit.max_charge_w,
+                                            unit.max_discharge_w, floor, unit.max_soc_pct, spec.efficiency)
+                              for _ in range(scenario.units)], scenario.control.target_w)
+        self.metrics = Metrics(scenario.control.target_w)
+        self._next_second = 1.0
+        self._battery_wh = 0.0
+        self._pv_end: float | None = None  # PV at the end of the last accounted second
+        self.grid_w = 0.0  # the true grid power over the last accounted second
+        self.on_second: list[Callable[[float], None]] = []
+
+    def now(self) -> float:
+        """Simulated time, seconds since the start."""
+        return self.t
+
+    @property
+    def commands(self) -> int:
+        """Accepted 0x42 writes so far, all units."""
+        return sum(p.commands for p in self.ports.values())
+
+    async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass."""
+        end = min(self.t + seconds, self.end)
+        while self._next_second <= end:
+            self.t = self._next_second
+            self._account_second(self.t)
+            self._next_second += 1.0
+        self.t = max(self.t, end)
+
+    def _account_second(self, t: float) -> None:
+        plant = self.plant
+        plant.advance(t)
+        net_wh = sum(u.charged_wh - u.discharged_wh for u in plant.units.values())
+        battery_w = (net_wh - self._battery_wh) * 3600
+        self._battery_wh = net_wh
+        start = plant.second_of_day(t - 1.0)
+        household = plant.household
+        pv_end = household.pv_w(start + 1.0)
+        pv_start = self._pv_end if self._pv_end is not None else household.pv_w(start)
+        self._pv_end = pv_end
+        base = household.load_w(start) - (pv_start + pv_end) / 2
+        grid = base + battery_w
+        self.grid_w = grid
+        self.meter.publish(grid, t)
+        oracle_grid, saturated = self.oracle.second(base)
+        self.metrics.add(grid, base, oracle_grid, saturated)
+        for callback in self.on_second:
+            callback(t)
+
+    @property
+    def done(self) -> bool:
+        """True once the scenario's duration has passed."""
+        return self.t >= self.end
+
+
+def build_site(sim: Simulation, control: ControlConfig, mode: ModeState) -> tuple[Site, UnitMonitor, MeterPoller]:
+    """The service's engine, wired to the simulation's in-process peers."""
+    runtimes = [UnitRuntime(cfg, sim.ports[cfg.id], "simulated bus", i + 1)
+                for i, cfg in enumerate(sim.scenario.unit_configs())]
+    poller = MeterPoller(sim.meter, interval_s=1.0, stale_after_s=5.0, clock=sim.now)
+    site = Site(control, runtimes, poller, mode, clock=sim.now, wall_clock=sim.now)
+    return site, UnitMonitor(site), poller
+
+
+async def drive(sim: Simulation, site: Site, monitor: UnitMonitor, poller: MeterPoller,
+                until_s: float | None = None) -> None:
+    """``engine.runner``'s schedule in simulated time: each second a meter poll, the units due for a read,
+    one control cycle."""
+    end = sim.end if until_s is None else min(until_s, sim.end)
+    while sim.t < end:
+        await poller.poll_once()
+        await monitor.read_due(sim.t)
+        await site.step(sim.t)
+        await sim.sleep(1.0)
+
+
+async def run_smartsofar(sim: Simulation) -> None:
+    """The real engine, one cycle per meter sample, as ``engine.runner`` runs it."""
+    control = sim.scenario.control
+    mode = ModeState(Mode.AUTO, target_w=control.target_w, allow_charge=control.allow_charge,
+                     allow_discharge=control.allow_discharge)
+    site, monitor, poller = build_site(sim, control, mode)
+    await monitor.read_all()
+    await drive(sim, site, monitor, poller)
+
+
+async def simulate(scenario: Scenario, controller: str = "smartsofar") -> dict[str, Any]:
+    """Run one controller through the scenario; the metrics."""
+    runners: dict[str, Callable[[Simulation], Awaitable[None]]] = {
+        "smartsofar": run_smartsofar, "seed-v1": run_seed_v1}
+    if controller not in runners:
+        raise ValueError(f"controller must be one of {', '.join(CONTROLLERS)}")
+    sim = Simulation(scenario)
+    started = time.perf_counter()
+    await sim.sleep(1.0)  # the meter's first second
+    await runners[controller](sim)
+    wall = time.perf_counter() - started
+    out: dict[str, Any] = {"controller": controller, "units": scenario.units, "soc_pct": scenario.soc_pct,
+                           "simulated_h": round(sim.metrics.seconds / 3600, 2)}
+    out.update(sim.metrics.result(sim.commands))
+    out["wall_s"] = round(wall, 2)
+    return out
