@@ -148,9 +148,9 @@ class ControlConfig(_Section):
                           description="Auto mode's grid target at first start, W (> 0 import; e.g. 20 never exports)")
     allow_charge: bool = Field(True, description="Auto mode may charge (at first start)")
     allow_discharge: bool = Field(True, description="Auto mode may discharge (at first start)")
-    deadband_w: float = Field(3, ge=0, le=1000, description="Errors smaller than this are left alone, W")
-    step_w: float = Field(50, ge=0, le=20_000, description="Errors larger than this are corrected at once, W")
-    persistence_ws: float = Field(120, ge=0, le=100_000,
+    deadband_w: float = Field(8, ge=0, le=1000, description="Errors smaller than this are left alone, W")
+    step_w: float = Field(30, ge=0, le=20_000, description="Errors larger than this are corrected at once, W")
+    persistence_ws: float = Field(40, ge=0, le=100_000,
                                   description="Between the two: correct once the error has lasted this many W·s")
     lean_w: float = Field(5, ge=0, le=200,
                           description="While the batteries work, hold the grid this much on the import side of the "

@@ -21,11 +21,12 @@ async def test_a_kettle_is_covered_within_seconds_and_released_as_fast() -> None
 
 
 async def test_the_grid_sits_at_the_target_plus_the_lean_and_not_on_the_export_side() -> None:
-    rig = await make_rig(ScriptedHouse(load=700), control=ControlConfig(target_w=0, lean_w=5))
+    control = ControlConfig(target_w=0, lean_w=5, deadband_w=8)
+    rig = await make_rig(ScriptedHouse(load=700), control=control)
     await rig.run_until(900)
     steady = rig.grid_between(300, 900)
-    assert 2 <= statistics.mean(steady) <= 8
-    assert sum(1 for w in steady if w < 0) / len(steady) < 0.2
+    assert abs(statistics.mean(steady) - 5) <= 8  # the lean, give or take the deadband
+    assert sum(1 for w in steady if w < -1) / len(steady) < 0.2  # hardly ever exporting
 
 
 async def test_a_configured_target_is_held() -> None:
@@ -49,20 +50,21 @@ async def test_a_pv_cloud_ramp_is_followed_without_a_command_storm() -> None:
     before = rig.commands_sent
     await rig.run_until(800)
     ramps = rig.grid_between(300, 700)
-    assert statistics.mean(abs(w) for w in ramps) < 40
+    assert statistics.mean(abs(w) for w in ramps) < 25  # 42 W/s ramps: a 2 s causal delay alone is 84 W
     assert max(abs(w) for w in ramps) < 150
-    assert rig.commands_sent - before < 80  # a ramp of 2.5 kW each way
+    assert rig.commands_sent - before < 60  # two 60 s ramps: about one correction every 2 s, not every second
 
 
 async def test_a_unit_that_becomes_full_hands_over_to_the_other() -> None:
-    rig = await make_rig(ScriptedHouse(load=500, pv=lambda _t: 4500.0), soc=60.0)
+    equal = ControlConfig(allocation="equal")
+    rig = await make_rig(ScriptedHouse(load=500, pv=lambda _t: 4500.0), soc=60.0, control=equal)
     rig.sim.plant.units[1].soc_pct = 99.6  # unit 1 is about to be full
     await rig.run_until(600)
     assert rig.sim.plant.units[1].full
     assert rig.battery_w()[1] == 0
     assert rig.battery_w()[2] == 3000  # unit 2 at its limit ...
     assert statistics.mean(rig.grid_between(400, 600)) < -900  # ... and the surplus beyond it is exported
-    rig2 = await make_rig(ScriptedHouse(load=500, pv=lambda _t: 2500.0), soc=60.0)
+    rig2 = await make_rig(ScriptedHouse(load=500, pv=lambda _t: 2500.0), soc=60.0, control=equal)
     rig2.sim.plant.units[1].soc_pct = 99.6
     await rig2.run_until(600)
     assert rig2.battery_w()[1] == 0
@@ -70,13 +72,22 @@ async def test_a_unit_that_becomes_full_hands_over_to_the_other() -> None:
 
 
 async def test_a_unit_that_becomes_flat_hands_over_to_the_other() -> None:
-    rig = await make_rig(ScriptedHouse(load=1500), soc=40.0)
+    rig = await make_rig(ScriptedHouse(load=1500), soc=40.0, control=ControlConfig(allocation="equal"))
     rig.sim.plant.units[2].soc_pct = 5.4  # unit 2 is nearly flat (its BMS stops at 5 %)
     await rig.run_until(900)
     assert rig.sim.plant.units[2].flat
     assert rig.battery_w()[2] == 0
     assert rig.battery_w()[1] < -1400
     assert abs(statistics.mean(rig.grid_between(700, 900))) < 10
+
+
+async def test_soc_balance_charges_the_emptier_unit_more_and_leaves_a_nearly_full_one_alone() -> None:
+    rig = await make_rig(ScriptedHouse(load=500, pv=lambda _t: 2500.0), soc=60.0)
+    rig.sim.plant.units[1].soc_pct = 99.6
+    rig.sim.plant.units[2].soc_pct = 40.0
+    await rig.run_until(120)
+    assert rig.battery_w()[1] == 0  # unit 1's share would be a few watts: unit 2 takes it all
+    assert 1990 <= rig.battery_w()[2] <= 2015
 
 
 async def test_charge_only_never_discharges_and_discharge_only_never_charges() -> None:

@@ -13,7 +13,7 @@ from tests.engine.harness import ScriptedHouse, make_rig
 
 
 def listing(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir())
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
 
 
 async def test_a_restart_keeps_the_mode_and_the_manual_power(tmp_path: Path) -> None:
@@ -40,14 +40,18 @@ async def test_a_restart_keeps_the_mode_and_the_manual_power(tmp_path: Path) -> 
         "nothing to switch"])
 async def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(call: object, message: str,
                                                                             tmp_path: Path) -> None:
-    rig = await make_rig(ScriptedHouse(load=500), data_dir=tmp_path)
+    rig = await make_rig(ScriptedHouse(load=500), data_dir=tmp_path / "a")
+    twin = await make_rig(ScriptedHouse(load=500), data_dir=tmp_path / "b")  # the same site, left alone
     await rig.run_until(20)
-    before = (rig.site.mode, rig.commands_sent, listing(tmp_path))
+    await twin.run_until(20)
+    files = listing(tmp_path / "a")
     with pytest.raises(InvalidInputError, match=message):
         call(rig.commands)  # type: ignore[operator]
-    await rig.run_until(40)
-    assert (rig.site.mode, listing(tmp_path)) == (before[0], before[2])
-    assert rig.commands_sent == before[1]  # nothing commanded because of it
+    await rig.run_until(60)
+    await twin.run_until(60)
+    assert rig.site.mode == twin.site.mode and listing(tmp_path / "a") == files
+    assert rig.commands_sent == twin.commands_sent  # nothing commanded because of it
+    assert rig.grid == twin.grid
 
 
 async def test_a_manual_power_out_of_range_is_refused_with_the_range() -> None:

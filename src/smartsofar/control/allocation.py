@@ -29,6 +29,7 @@ Strategy = Literal["equal", "soc_balance", "fewest_units"]
 STRATEGIES: tuple[Strategy, ...] = ("equal", "soc_balance", "fewest_units")
 LEAVE_FRACTION = 0.8  # fewest_units: a unit leaves when the others can carry the total at 80 % of their limit
 ACTIVE_FLOOR_W = 100.0  # fewest_units: a running helper unit keeps at least this much (no on/off flapping)
+MIN_SHARE_W = 50.0  # equal / soc_balance: a smaller share goes to the other units when they can take it
 SPLIT_FLOOR_W = 150.0  # equal / soc_balance: a unit joins the split only if its share would be at least this
 SWAP_SOC_PCT = 10.0  # fewest_units: an idle unit takes over from a running one when its SoC is this much better
 
@@ -107,7 +108,13 @@ def ideal_split(total_w: float, rooms: Sequence[UnitRoom], strategy: Strategy) -
         weights = {r.unit_id: 1.0 if strategy == "equal" else _soc_weight(r, charging) for r in rooms}
         shares = water_fill(abs(total), caps, weights)
         if sum(shares.values()) < abs(total) - 1e-6:  # the chosen ones cannot take it all: everyone helps
-            shares = water_fill(abs(total), {r.unit_id: r.room(charging) for r in rooms}, weights)
+            caps = {r.unit_id: r.room(charging) for r in rooms}
+            shares = water_fill(abs(total), caps, weights)
+        tiny = {uid for uid, w in shares.items() if 0 < w < MIN_SHARE_W}
+        if tiny:  # a few watts are not worth running a unit for: the others take them if they can
+            without = water_fill(abs(total), {uid: 0.0 if uid in tiny else cap for uid, cap in caps.items()}, weights)
+            if sum(without.values()) >= abs(total) - 1e-6:
+                shares = without
     sign = 1.0 if charging else -1.0
     return {uid: sign * w for uid, w in shares.items()}
 

@@ -6,8 +6,12 @@ dead time, ramp) to estimate the house's own power, the **base**. So a command o
 corrected twice, and a large step is acted on at the first sample that shows it.
 
 The base is filtered instead of chased: a jump larger than ``jump_w`` is taken at once (a kettle), smaller
-moves go through an alpha-beta filter that averages the meter's noise and follows PV ramps with their
-slope. The battery total that would hold the target is then compared with where the units are heading:
+moves go through an alpha-beta filter that averages the meter's noise and follows slow PV ramps with their
+slope. Jumps that follow each other the same way at a similar rate are a fast ramp (a cloud): its slope is
+kept, the new total aims at where the house will be halfway to the next correction, and corrections come
+every ``MIN_HOLD_S`` rather than on every sample.
+
+The battery total that would hold the target is then compared with where the units are heading:
 
 - an error above ``step_w`` is corrected at once;
 - an error above ``deadband_w`` is corrected once it has lasted ``persistence_ws`` (W·s): a small error is
@@ -25,6 +29,7 @@ Pure: samples and times are passed in.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -33,8 +38,13 @@ from smartsofar.config import ControlConfig
 
 ALPHA = 0.35  # share of a small residual taken into the base at once
 BETA = 0.02  # share of a small residual taken into the slope (per second)
-MAX_SLOPE_W_PER_S = 20.0
-SLOPE_LEAD_S = 10.0  # look this far ahead along a ramp when choosing a new total
+MAX_SLOPE_W_PER_S = 200.0
+CAUSAL_S = 1.5  # a command acts about this long after the sample that asked for it (dead time + half a second)
+MIN_HOLD_S = 2.0  # on a fast ramp, correct at most this often
+MAX_HOLD_S = 10.0
+RAMP_CHANGES = 3  # this many per-sample changes in a row, the same way and of a similar size, are a ramp.
+# Two are not: a step that lands inside the meter's window shows up split over two samples.
+RAMP_GAP_S = 2.5  # samples further apart than this do not make a ramp
 
 
 @dataclass(slots=True)
@@ -44,6 +54,7 @@ class LawState:
     base_w: float | None = None  # the house's own grid power (import +), filtered
     base_t: float = 0.0
     slope_w_per_s: float = 0.0
+    raws: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=RAMP_CHANGES + 1))  # (t, W)
     error_ws: float = 0.0  # error integral since the error appeared (signed)
     error_t: float | None = None
     stable: deque[float] = field(default_factory=deque)  # v1 stability filter: raw bases waiting to agree
@@ -75,10 +86,18 @@ class TrackingLaw:
         """Forget the estimate (after an outage, a mode change)."""
         self.state = LawState()
 
-    def observe(self, grid_w: float, taken_at: float, battery_mean_w: float, in_transition: bool) -> float | None:
-        """Update the base from a sample; None when the sample is set aside (transition, small change)."""
+    def observe(self, grid_w: float, taken_at: float, battery_mean_w: float, in_transition: bool,
+                battery_range_w: tuple[float, float] | None = None) -> float | None:
+        """Update the base from a sample; None when the sample is set aside (transition, small change).
+
+        ``battery_range_w`` is the lowest and highest battery power the units may have had while the meter
+        measured (its window is not known to the second): during a transition, a sample that any power in
+        that range explains is set aside, and only a change beyond it by more than ``step_w`` is taken.
+        """
         state = self.state
         raw = grid_w - battery_mean_w
+        state.raws.append((taken_at, raw))
+        ramp = self._ramp_slope()
         if state.base_w is None:
             state.base_w, state.base_t, state.slope_w_per_s = raw, taken_at, 0.0
             return raw
@@ -87,9 +106,13 @@ class TrackingLaw:
             return None
         predicted = state.base_w + state.slope_w_per_s * dt
         residual = raw - predicted
+        if in_transition and battery_range_w is not None:
+            low, high = grid_w - battery_range_w[1], grid_w - battery_range_w[0]
+            residual = max(low - predicted, predicted - high, 0.0) * (1 if raw > predicted else -1)
         large = self.config.step_w > 0 and abs(residual) > self.config.step_w
-        if large or (abs(residual) > self.jump_w and not in_transition):
-            state.base_w, state.slope_w_per_s = raw, 0.0
+        if large or (abs(residual) > self.jump_w and not in_transition) or (ramp and not state.slope_w_per_s):
+            state.base_w = raw
+            state.slope_w_per_s = max(-MAX_SLOPE_W_PER_S, min(MAX_SLOPE_W_PER_S, ramp))
         elif in_transition:
             return None
         else:
@@ -99,6 +122,24 @@ class TrackingLaw:
         state.base_t = taken_at
         return raw
 
+    def _ramp_slope(self) -> float:
+        """The slope (W/s) if the last samples change steadily the same way faster than noise, else 0."""
+        raws = self.state.raws
+        if len(raws) <= RAMP_CHANGES:
+            return 0.0
+        points = list(raws)
+        rates = []
+        for (t0, w0), (t1, w1) in itertools.pairwise(points):
+            if not 0 < t1 - t0 <= RAMP_GAP_S:
+                return 0.0
+            rates.append((w1 - w0) / (t1 - t0))
+        smallest = min(abs(r) for r in rates)
+        if smallest < self.jump_w or not (all(r > 0 for r in rates) or all(r < 0 for r in rates)):
+            return 0.0
+        if max(abs(r) for r in rates) > 2 * smallest:
+            return 0.0
+        return sum(rates) / len(rates)
+
     def decide(self, target_w: float, heading_w: float, clamp: tuple[float, float], now: float,
                raw_base_w: float | None) -> LawDecision:
         """Whether to re-command the units, given where they are heading (``heading_w``, battery total).
@@ -107,18 +148,23 @@ class TrackingLaw:
         """
         state = self.state
         assert state.base_w is not None, "observe() a sample first"
-        ahead = state.base_w + state.slope_w_per_s * SLOPE_LEAD_S
+        slope = state.slope_w_per_s
+        cfg = self.config
+        # Along a ramp, aim at where the house will be halfway to the next correction, so the error saws
+        # around zero instead of lagging; on a fast ramp correct every MIN_HOLD_S, not on every sample.
+        hold = min(MAX_HOLD_S, max(MIN_HOLD_S, cfg.step_w / abs(slope))) if slope else 0.0
+        ahead = state.base_w + slope * (CAUSAL_S + hold / 2)
+        step = max(cfg.step_w, abs(slope) * MIN_HOLD_S)
         if heading_w:
             # Exported battery energy is lost twice (gone now, imported later); a watt imported while charging
             # costs only its round-trip loss. So small errors are better on the import side.
             target_w += self.config.lean_w
         desired = min(clamp[1], max(clamp[0], target_w - ahead))
         error = desired - heading_w
-        cfg = self.config
         if cfg.stability_filter.enabled:
             return self._stability_gate(desired, error, target_w, clamp, raw_base_w)
         size = abs(error)
-        if cfg.step_w and size >= cfg.step_w:
+        if cfg.step_w and size >= step:
             return self._act(desired, "large change")
         if size < max(cfg.deadband_w, 1.0):
             state.error_ws, state.error_t = 0.0, None

@@ -72,6 +72,18 @@ class PowerPlan:
                 return self._ramped(w0, target, t - start)
         return self.anchor_w  # pragma: no cover - _segments always reaches t
 
+    def range_w(self, t0: float, t1: float) -> tuple[float, float]:
+        """The lowest and highest power expected anywhere in [t0, t1]."""
+        if self.steady:
+            return self.target_w, self.target_w
+        values = []
+        for start, end, w0, target in self._segments(t1):
+            a, b = max(start, t0), min(end, t1)
+            if b < a:
+                continue
+            values += [self._ramped(w0, target, a - start), self._ramped(w0, target, b - start)]
+        return (min(values), max(values)) if values else (self.power_at(t1), self.power_at(t1))
+
     def mean_w(self, t0: float, t1: float) -> float:
         """Expected mean power over [t0, t1]."""
         if self.steady:

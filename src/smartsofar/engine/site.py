@@ -47,7 +47,8 @@ from smartsofar.meter.poller import MeterPoller, MeterState
 from smartsofar.sofar.passive import PassiveCommand
 
 log = logging.getLogger(__name__)
-METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second
+METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second ...
+WINDOW_SLACK_S = 1.0  # ... but that second may end up to a second before its reply arrives
 Broadcast = Callable[[], Awaitable[bool]]
 
 
@@ -186,13 +187,19 @@ class Site:
     def _auto(self, now: float, sample: MeterSample, available: list[UnitRuntime],
               setpoints: dict[int, int]) -> Decision:
         window_start = sample.taken_at - METER_WINDOW_S
-        battery_mean = 0.0
+        battery_mean = low = high = 0.0
         in_transition = False
         for rt in self.units:
-            battery_mean += rt.plan.mean_w(window_start, sample.taken_at)
-            in_transition = in_transition or rt.plan.moving_between(window_start, sample.taken_at)
-            rt.plan.forget_before(sample.taken_at - 5.0)
-        raw = self.law.observe(sample.power_w, sample.taken_at, battery_mean, in_transition)
+            plan = rt.plan
+            battery_mean += plan.mean_w(window_start, sample.taken_at)
+            if plan.moving_between(window_start - WINDOW_SLACK_S, sample.taken_at + WINDOW_SLACK_S):
+                in_transition = True
+                unit_low, unit_high = plan.range_w(window_start - WINDOW_SLACK_S, sample.taken_at + WINDOW_SLACK_S / 4)
+            else:
+                unit_low = unit_high = plan.power_at(sample.taken_at)
+            low, high = low + unit_low, high + unit_high
+            plan.forget_before(sample.taken_at - 5.0)
+        raw = self.law.observe(sample.power_w, sample.taken_at, battery_mean, in_transition, (low, high))
         base = self.law.state.base_w
         heading = sum(rt.plan.final_w for rt in self.units)
         low, high = grid_limits(base, self.control)

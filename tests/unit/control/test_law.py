@@ -99,3 +99,23 @@ def test_v1_stability_filter_gives_up_waiting_after_max_cycles() -> None:
     feed(law, 0.0, 0.0, 0.0)
     decisions = [feed(law, 200.0 + 100 * (t % 2), 0.0, float(t), heading_w=0.0)[0] for t in range(1, 5)]
     assert decisions == [False, False, True, False]
+
+
+def test_a_step_seen_split_over_two_samples_is_not_taken_for_a_ramp() -> None:
+    # A 1000 W load that starts in the middle of the meter's second shows up as +500 W, then +1000 W.
+    law = TrackingLaw(ControlConfig(lean_w=0))
+    for t in range(5):
+        feed(law, 300.0, 0.0, float(t), heading_w=-300.0)
+    desired = [feed(law, base, 0.0, float(t), heading_w=-300.0)[1]
+               for t, base in ((5, 800.0), (6, 1300.0), (7, 1300.0), (8, 1300.0))]
+    assert law.state.slope_w_per_s == 0
+    assert min(desired) >= -1300.0  # never more than the house needs: no overshoot
+
+
+def test_a_steady_ramp_is_followed_ahead() -> None:
+    law = TrackingLaw(ControlConfig(lean_w=0))
+    for t in range(10):  # PV falling by 40 W every second: the house's net power rises
+        feed(law, 100.0 + 40 * t, 0.0, float(t), heading_w=0.0)
+    assert law.state.slope_w_per_s == pytest.approx(40.0)
+    _, desired = feed(law, 100.0 + 40 * 10, 0.0, 10.0, heading_w=0.0)
+    assert desired < -(100 + 40 * 10)  # aims ahead of where the house is now
