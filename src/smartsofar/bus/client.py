@@ -131,11 +131,11 @@ class Bus:
 
     # --- requests -------------------------------------------------------------------------------------------
 
-    async def read_holding(self, unit: int, address: int, count: int) -> list[int]:
-        """Function 0x03."""
+    async def read_holding(self, unit: int, address: int, count: int, retries: int | None = None) -> list[int]:
+        """Function 0x03 (``retries`` overrides the bus's, e.g. 0 for a unit known to be offline)."""
         reply = await self._exchange(unit, lambda: ReadHoldingRegistersRequest(address=address, count=count,
                                                                                 dev_id=unit),
-                                     ReadHoldingRegistersResponse, lambda r: len(r.registers) == count)
+                                     ReadHoldingRegistersResponse, lambda r: len(r.registers) == count, retries)
         return list(reply.registers)
 
     async def read_input(self, unit: int, address: int, count: int) -> list[int]:
@@ -226,13 +226,14 @@ class Bus:
             await asyncio.sleep(remaining)
 
     async def _exchange(self, unit: int, build: Callable[[], ModbusPDU], expected: type[_Reply],
-                        valid: Callable[[_Reply], bool]) -> _Reply:
+                        valid: Callable[[_Reply], bool], retries: int | None = None) -> _Reply:
         if not 1 <= unit <= 247:
             raise InvalidInputError(f"unit id must be 1..247, got {unit}")
         stats = self.stats(unit)
         last_problem = "no reply"
+        attempts = (self.retries if retries is None else retries) + 1
         async with self._lock:
-            for attempt in range(self.retries + 1):
+            for attempt in range(attempts):
                 if attempt:
                     stats.retries += 1
                 try:
@@ -270,8 +271,8 @@ class Bus:
                 await self._settle()
         self._record_failure(unit, stats)
         if last_problem.startswith("stray"):
-            raise ProtocolError(f"unit {unit} on {self.url}: {last_problem}, after {self.retries + 1} attempts")
-        raise NoResponseError(f"unit {unit} on {self.url}: {last_problem}, after {self.retries + 1} attempts")
+            raise ProtocolError(f"unit {unit} on {self.url}: {last_problem}, after {attempts} attempts")
+        raise NoResponseError(f"unit {unit} on {self.url}: {last_problem}, after {attempts} attempts")
 
     async def _settle(self) -> None:
         """Let late frames arrive and be discarded before the line is used again."""

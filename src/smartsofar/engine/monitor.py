@@ -56,9 +56,12 @@ class UnitMonitor:
         return done
 
     async def read_unit(self, rt: UnitRuntime) -> UnitReading | None:
-        """Read one unit now (also the 'read unit now' button); None if it did not answer."""
+        """Read one unit now (also the 'read unit now' button); None if it did not answer.
+
+        A unit the bus already sees as offline gets a single attempt: it should not hold the line for long.
+        """
         try:
-            reading = await rt.port.read()
+            reading = await rt.port.read(0 if rt.port.health is LinkHealth.OFFLINE else None)
         except DeviceError as exc:
             now = self.site.clock()
             rt.on_read_failed(str(exc), now)

@@ -48,8 +48,8 @@ class UnitPort(Protocol):
     def health(self) -> LinkHealth:
         """Link health."""
 
-    async def read(self) -> UnitReading:
-        """The bulk read of running data."""
+    async def read(self, retries: int | None = None) -> UnitReading:
+        """The bulk read of running data (``retries`` overrides the bus's)."""
 
     async def read_settings(self) -> UnitSettings:
         """The battery settings block."""

@@ -43,8 +43,8 @@ class PlantUnitPort:
         self.plant.advance(now)
         return now
 
-    async def read(self) -> UnitReading:
-        """The bulk read."""
+    async def read(self, retries: int | None = None) -> UnitReading:
+        """The bulk read (no bus: ``retries`` does not apply)."""
         now = self._answer()
         return decode_running_data(self.plant.unit_registers(self.unit_id, now))
 

@@ -53,9 +53,9 @@ class SofarUnit:
         return {"requests": stats.requests, "retries": stats.retries, "timeouts": stats.timeouts,
                 "stray_frames": stats.stray_frames, "exceptions": stats.exceptions}
 
-    async def read(self) -> UnitReading:
+    async def read(self, retries: int | None = None) -> UnitReading:
         """All running data, 0x0200..0x0255, in one function-0x03 request."""
-        return decode_running_data(await self.bus.read_holding(self.unit_id, BLOCK_START, BLOCK_COUNT))
+        return decode_running_data(await self.bus.read_holding(self.unit_id, BLOCK_START, BLOCK_COUNT, retries))
 
     async def read_settings(self) -> UnitSettings:
         """The battery settings block (function 0x04 at 0x10B0)."""
