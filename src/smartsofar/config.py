@@ -230,6 +230,8 @@ class StorageConfig(_Section):
     data_dir: Path = Field(default_factory=default_data_dir, description="State and history directory")
     history_fine_days: int = Field(7, ge=1, le=365, description="Keep 10-second samples this many days")
     history_coarse_days: int = Field(730, ge=1, le=7300, description="Keep 5-minute samples this many days")
+    history_flush_s: float = Field(60, ge=1, le=3600, description="Write history this often; a power cut loses "
+                                   "at most this much of it")
 
 
 class Config(_Section):
