@@ -188,6 +188,7 @@ class WebConfig(_Section):
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for the whole network)")
     port: int = Field(8080, ge=0, le=65535, description="TCP port")
     password_hash: SecretStr | None = Field(None, description="Set with 'smartsofar passwd'; empty = no login")
+    api_token_hash: SecretStr | None = Field(None, description="Set with 'smartsofar token': for scripts")
     read_only_without_login: bool = Field(True, description="With a password set, let visitors watch without login")
 
 

@@ -17,9 +17,9 @@ import pytest
 from smartsofar.app import Engine, build_engine
 from smartsofar.config import parse_config
 from smartsofar.sim.household import ConstantHousehold
-from smartsofar.sim.http_serve import RunningHttpServer, start_http
 from smartsofar.sim.meter_server import SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant
+from smartsofar.web.server import RunningHttpServer, start_http
 from tests.conftest import SimGateway, start_gateway
 
 

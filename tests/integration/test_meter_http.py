@@ -16,10 +16,10 @@ from smartsofar.errors import MeterAuthError, MeterUnavailableError
 from smartsofar.meter.factory import open_meter
 from smartsofar.meter.poller import MeterPoller, MeterState
 from smartsofar.sim.household import ConstantHousehold
-from smartsofar.sim.http_serve import RunningHttpServer, start_http
 from smartsofar.sim.meter_server import SIM_MODELS, SimMeter, SimModel, create_meter_app
 from smartsofar.sim.plant import Plant
 from smartsofar.sofar.passive import PassiveCommand
+from smartsofar.web.server import RunningHttpServer, start_http
 
 
 def _plant() -> Plant:

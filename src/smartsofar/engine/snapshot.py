@@ -112,6 +112,8 @@ class SiteSnapshot:
     meter: MeterSnapshot | None
     commands_sent: int
     decision: str
+    manual_min_w: int = 0  # the range manual mode accepts (the units' configured limits)
+    manual_max_w: int = 0
 
     def unit(self, unit_id: int) -> UnitSnapshot | None:
         """One unit by slave id."""
@@ -127,6 +129,7 @@ class SiteSnapshot:
             "battery_w": None if self.battery_w is None else round(self.battery_w),
             "soc_pct": None if self.soc_pct is None else round(self.soc_pct, 1),
             "commands_sent": self.commands_sent, "decision": self.decision,
+            "manual_min_w": self.manual_min_w, "manual_max_w": self.manual_max_w,
             "meter": self.meter.to_json() if self.meter else None,
             "units": [u.to_json() for u in self.units],
         }

@@ -48,4 +48,6 @@ def build_snapshot(site: Site, decision: Decision, now: float, wall: float) -> S
         base_w=decision.base_w, setpoint_total_w=sum(rt.setpoint_w or 0 for rt in site.units),
         battery_w=sum(reported) if reported else None, soc_pct=sum(socs) / len(socs) if socs else None,
         units=units, meter=meter_snapshot(site.meter, now) if site.meter else None,
-        commands_sent=site.commands_sent, decision=decision.reason)
+        commands_sent=site.commands_sent, decision=decision.reason,
+        manual_min_w=-sum(rt.config.max_discharge_w for rt in site.units),
+        manual_max_w=sum(rt.config.max_charge_w for rt in site.units))

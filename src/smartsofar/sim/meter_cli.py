@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from smartsofar.errors import ConfigError
 from smartsofar.sim.cli import household_from_arg, ids_from_arg
-from smartsofar.sim.http_serve import start_http
 from smartsofar.sim.meter_server import SIM_MODELS, SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant
+from smartsofar.web.server import start_http
 
 
 def add_sim_meter_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,4 +1,4 @@
-"""Run an ASGI app with uvicorn on an already-bound socket, so a caller asking for port 0 learns the port."""
+"""Running an ASGI app with uvicorn on an already-bound socket (port 0 gives a free port), as a task."""
 
 from __future__ import annotations
 

@@ -1,0 +1,266 @@
+"""The JSON API under ``/api/v1``: state, units, meter, operating state, settings, history, logs, diagnostics.
+
+Reads come from the engine's latest snapshot; every change goes through ``SiteCommands``, the same entry
+point as v1's ``/update`` and MQTT. A rejected request changes nothing and commands nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+import time
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from smartsofar import __version__
+from smartsofar.engine.snapshot import SiteSnapshot
+from smartsofar.errors import InvalidInputError
+from smartsofar.web.context import WebContext
+from smartsofar.web.settings import OPERATING_KEYS, SaveResult, catalogue
+
+RANGES = {"15m": 900, "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+
+
+def context(request: Request) -> WebContext:
+    """The service behind the app."""
+    ctx: WebContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[WebContext, Depends(context)]
+
+
+def may_read(request: Request, ctx: Ctx) -> None:
+    """Dependency: reading allowed?"""
+    ctx.auth.check_read(request)
+
+
+def may_write(request: Request, ctx: Ctx) -> None:
+    """Dependency: changing allowed?"""
+    ctx.auth.check_write(request)
+
+
+read = APIRouter(prefix="/api/v1", dependencies=[Depends(may_read)])
+write = APIRouter(prefix="/api/v1", dependencies=[Depends(may_write)])
+
+
+def snapshot(ctx: WebContext) -> SiteSnapshot:
+    """The latest snapshot (built now if the engine has not published one yet)."""
+    return ctx.engine.site.snapshots.latest or ctx.engine.site.snapshot()
+
+
+# --- request bodies ----------------------------------------------------------------------------------------
+
+class ModeBody(BaseModel):
+    """``auto``, ``manual`` or ``standby`` (``1`` / ``0`` as in SmartSofar v1)."""
+
+    mode: str = Field(examples=["auto"])
+
+
+class PowerBody(BaseModel):
+    """Manual mode's total battery power: > 0 charge, < 0 discharge, 0 standby."""
+
+    power_w: int = Field(examples=[1500])
+
+
+class TargetBody(BaseModel):
+    """Auto mode's grid target: > 0 import."""
+
+    target_w: int = Field(examples=[20])
+
+
+class PermissionsBody(BaseModel):
+    """Let auto mode charge and/or discharge."""
+
+    allow_charge: bool | None = None
+    allow_discharge: bool | None = None
+
+
+class SettingsBody(BaseModel):
+    """Settings to change, by dotted key (``control.deadband_w``); null removes an optional one."""
+
+    values: dict[str, Any] = Field(examples=[{"control.deadband_w": 5}])
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+@read.get("/state", summary="The whole site: mode, grid, batteries, every unit, the meter")
+async def get_state(ctx: Ctx) -> dict[str, Any]:
+    return snapshot(ctx).to_json()
+
+
+@read.get("/units", summary="Every unit")
+async def get_units(ctx: Ctx) -> list[dict[str, Any]]:
+    return [u.to_json() for u in snapshot(ctx).units]
+
+
+@read.get("/units/{unit_id}", summary="One unit by slave id")
+async def get_unit(unit_id: int, ctx: Ctx) -> dict[str, Any]:
+    unit = snapshot(ctx).unit(unit_id)
+    if unit is None:
+        raise HTTPException(404, f"no unit {unit_id}")
+    return unit.to_json()
+
+
+@read.get("/meter", summary="The grid meter: its state and, when fresh, its values")
+async def get_meter(ctx: Ctx) -> dict[str, Any]:
+    meter = snapshot(ctx).meter
+    if meter is None:
+        raise HTTPException(404, "no meter is configured")
+    return meter.to_json()
+
+
+@read.get("/mode", summary="The operating state")
+async def get_mode(ctx: Ctx) -> dict[str, Any]:
+    return ctx.engine.commands.state.to_json()
+
+
+@read.get("/settings", summary="Every setting with its help text, limits and current value")
+async def get_settings(ctx: Ctx) -> dict[str, Any]:
+    config = ctx.settings.effective if ctx.settings else ctx.engine.config
+    return {"path": str(ctx.settings.path) if ctx.settings else None, "writable": ctx.settings is not None,
+            "groups": catalogue(config)}
+
+
+@read.get("/history", summary="Power and SoC over a time range, as columns")
+async def get_history(ctx: Ctx, range_: Annotated[str | None, Query(alias="range")] = None,
+                      start: float | None = None, end: float | None = None,
+                      resolution: Annotated[int | None, Query(ge=10, le=86400)] = None) -> dict[str, Any]:
+    if ctx.history is None:
+        raise HTTPException(404, "history is not kept by this service")
+    now = time.time()
+    if range_ is not None:
+        if range_ not in RANGES:
+            raise InvalidInputError(f"range must be one of {', '.join(RANGES)}, got {range_!r}")
+        start, end = now - RANGES[range_], now
+    start = now - 86400 if start is None else start
+    end = now if end is None else end
+    if not start < end:
+        raise InvalidInputError("start must be before end")
+    return await asyncio.to_thread(ctx.history.series, start, end, resolution)
+
+
+@read.get("/history/days", summary="Energies per day")
+async def get_days(ctx: Ctx, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
+    if ctx.history is None:
+        raise HTTPException(404, "history is not kept by this service")
+    last = last or date.today()
+    first = first or last - timedelta(days=6)
+    if first > last:
+        raise InvalidInputError("first must not be after last")
+    return await asyncio.to_thread(ctx.history.days, first.isoformat(), last.isoformat())
+
+
+@read.get("/logs", summary="Recent log lines")
+async def get_logs(ctx: Ctx, level: str = "INFO",
+                   limit: Annotated[int, Query(ge=1, le=2000)] = 500) -> list[dict[str, Any]]:
+    if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise InvalidInputError(f"level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    return [r.to_json() for r in ctx.logs.recent(level, limit)]
+
+
+@read.get("/diagnostics", summary="Versions, counters and the configuration with secrets removed")
+async def get_diagnostics(ctx: Ctx) -> dict[str, Any]:
+    engine = ctx.engine
+    state = snapshot(ctx)
+    buses = []
+    for bus in engine.buses:
+        counters = bus.counters
+        buses.append({"url": str(bus.url), "connected": bus.connected, "frames_sent": counters.frames_sent,
+                      "crc_errors": counters.crc_errors, "foreign_frames": counters.foreign_frames,
+                      "undecodable_frames": counters.undecodable_frames})
+    return {
+        "version": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
+        "uptime_s": round(time.time() - ctx.started_at), "cycles": engine.site.cycles,
+        "first_decision_s": engine.runner.first_decision_s, "commands_sent": engine.site.commands_sent,
+        "safety": state.safety, "buses": buses,
+        "units": [{"unit_id": u.unit_id, "name": u.name, "link": u.link, "counters": u.link_counters,
+                   "available": u.available, "unavailable_reason": u.unavailable_reason} for u in state.units],
+        "meter": state.meter.to_json() if state.meter else None,
+        "history_rows": {t: ctx.history.count(t) for t in ("site_10s", "site_5min", "daily")} if ctx.history else None,
+        "status": {name: get() for name, get in ctx.extra_status.items()},
+        "config": engine.config.model_dump(mode="json", exclude={"web": {"password_hash", "api_token_hash"}}),
+    }
+
+
+# --- changing ----------------------------------------------------------------------------------------------
+
+@write.put("/mode", summary="Switch mode: auto, manual or standby")
+async def put_mode(body: ModeBody, ctx: Ctx) -> dict[str, Any]:
+    return ctx.engine.commands.set_mode(body.mode).to_json()
+
+
+@write.put("/power", summary="Manual mode's total power (W > 0 charge, < 0 discharge, 0 standby)")
+async def put_power(body: PowerBody, ctx: Ctx) -> dict[str, Any]:
+    return ctx.engine.commands.set_manual_power(body.power_w).to_json()
+
+
+@write.put("/target", summary="Auto mode's grid target (W > 0 import)")
+async def put_target(body: TargetBody, ctx: Ctx) -> dict[str, Any]:
+    return ctx.engine.commands.set_target(body.target_w).to_json()
+
+
+@write.put("/permissions", summary="Allow auto mode to charge / discharge (charge-only, discharge-only)")
+async def put_permissions(body: PermissionsBody, ctx: Ctx) -> dict[str, Any]:
+    return ctx.engine.commands.set_permissions(allow_charge=body.allow_charge,
+                                               allow_discharge=body.allow_discharge).to_json()
+
+
+@write.post("/standby", summary="Every unit to standby now")
+async def post_standby(ctx: Ctx) -> dict[str, Any]:
+    return ctx.engine.commands.standby().to_json()
+
+
+@write.post("/units/{unit_id}/read", summary="Read one unit now")
+async def post_read_unit(unit_id: int, ctx: Ctx) -> dict[str, Any]:
+    try:
+        runtime = ctx.engine.site.unit(unit_id)
+    except KeyError:
+        raise HTTPException(404, f"no unit {unit_id}") from None
+    reading = await ctx.engine.monitor.read_unit(runtime)
+    if reading is None:
+        raise HTTPException(502, f"{runtime.config.label} did not answer: {runtime.read_error}")
+    return {"unit_id": unit_id, "reading": reading.to_json()}
+
+
+@write.post("/meter/read", summary="Read the meter now")
+async def post_read_meter(ctx: Ctx) -> dict[str, Any]:
+    poller = ctx.engine.poller
+    if poller is None:
+        raise HTTPException(404, "no meter is configured")
+    sample = await poller.poll_once()
+    if sample is None:
+        raise HTTPException(502, f"the meter did not answer: {poller.last_error}")
+    return {"model": poller.meter.model, **sample.to_json()}
+
+
+@write.put("/settings", summary="Change settings: validated, saved to the file, applied live where possible")
+async def put_settings(body: SettingsBody, ctx: Ctx) -> dict[str, Any]:
+    if ctx.settings is None:
+        raise HTTPException(409, "this service has no configuration file to save to")
+    result = ctx.settings.save(body.values)
+    apply_live(ctx, result, body.values)
+    return {"saved": True, "path": str(result.path), "applied_live": list(result.live),
+            "restart_needed": list(result.restart)}
+
+
+def apply_live(ctx: WebContext, result: SaveResult, changes: dict[str, Any]) -> None:
+    """Put saved settings to work now, where they can be."""
+    config, engine = result.config, ctx.engine
+    engine.site.control = config.control
+    engine.site.law.config = config.control
+    engine.monitor.interval_s = config.control.unit_read_interval_s
+    if engine.poller is not None and config.meter is not None:
+        engine.poller.interval_s = config.meter.poll_interval_s
+        engine.poller.stale_after_s = config.meter.stale_after_s
+    ctx.auth.read_only_without_login = config.web.read_only_without_login
+    operating = {k.split(".")[1]: v for k, v in changes.items() if k in OPERATING_KEYS}
+    if "target_w" in operating:
+        engine.commands.set_target(operating["target_w"])
+    if {"allow_charge", "allow_discharge"} & operating.keys():
+        engine.commands.set_permissions(allow_charge=operating.get("allow_charge"),
+                                        allow_discharge=operating.get("allow_discharge"))

@@ -1,0 +1,97 @@
+"""The web application: the page, the API, v1's endpoints, metrics and the API documentation.
+
+Errors are answered the same way everywhere: a bad value is a 422 whose message names the field, a refused
+login or missing session a 401/403, a device that does not answer a 502, a disk that cannot be written a
+503. v1's endpoints answer in plain text, as v1 did; the API in JSON (``{"detail": "..."}``).
+The documentation (Swagger UI) and the chart library are served from the package: no CDN.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from smartsofar import __version__
+from smartsofar.errors import ConfigError, DeviceError, InvalidInputError, StorageError
+from smartsofar.web import api, legacy, live, login
+from smartsofar.web.auth import AccessError
+from smartsofar.web.context import WebContext
+from smartsofar.web.metrics import registry_for
+
+STATIC = Path(str(resources.files("smartsofar").joinpath("web", "static")))
+_PLAIN_PATHS = ("/update", "/data.json")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if request.url.path in _PLAIN_PATHS:
+        return PlainTextResponse(message, status)
+    return JSONResponse({"detail": message}, status)
+
+
+def create_app(ctx: WebContext) -> FastAPI:
+    """The application for one running service."""
+    app = FastAPI(title="SmartSofar", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json",
+                  description="Zero-export control of Sofar ME3000SP battery inverters. Grid power is import "
+                  "positive, battery power charge positive, in watts.")
+    app.state.ctx = ctx
+    for router in (api.read, api.write, login.router, live.router, legacy.router):
+        app.include_router(router)
+    registry = registry_for(lambda: api.snapshot(ctx))
+
+    @app.exception_handler(InvalidInputError)
+    async def invalid(request: Request, exc: InvalidInputError) -> Response:
+        return _error(request, 422, str(exc))
+
+    @app.exception_handler(ConfigError)
+    async def config_error(request: Request, exc: ConfigError) -> Response:
+        return _error(request, 422, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        parts = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path"))
+            parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+        return _error(request, 422, "; ".join(parts))
+
+    @app.exception_handler(AccessError)
+    async def refused(request: Request, exc: AccessError) -> Response:
+        response = _error(request, exc.status, str(exc))
+        if exc.status == 401 and request.url.path == "/update":
+            response.headers["WWW-Authenticate"] = 'Basic realm="SmartSofar"'
+        return response
+
+    @app.exception_handler(StorageError)
+    async def storage(request: Request, exc: StorageError) -> Response:
+        return _error(request, 503, str(exc))
+
+    @app.exception_handler(DeviceError)
+    async def device(request: Request, exc: DeviceError) -> Response:
+        return _error(request, 502, str(exc))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        ctx.auth.check_read(request)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="SmartSofar API",
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,185 @@
+"""Who may read and who may change things over HTTP.
+
+- No password set: everyone on the network that can reach the port may read and change (SmartSofar binds
+  to 127.0.0.1 unless told otherwise, and says so when it is not).
+- Password set (``smartsofar passwd``, stored as a scrypt hash): changes need a session (login page,
+  HttpOnly SameSite=Strict cookie, plus the session's CSRF token in ``X-CSRF-Token``) or the API token
+  (``smartsofar token``; as ``Authorization: Bearer``, as a basic-auth password, or, for v1's ``/update``,
+  as ``?token=``). Reading without a login is a setting. Failed logins are checked one at a time and
+  each failure from the same address waits longer (up to 30 s).
+- Always: a change requested by another web site (``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is
+  not this host) is refused, so a page elsewhere cannot drive the batteries through the user's browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+
+from smartsofar.errors import InvalidInputError
+
+COOKIE = "smartsofar_session"
+CSRF_HEADER = "x-csrf-token"
+SESSION_TTL_S = 30 * 86400
+MAX_DELAY_S = 30.0
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash in one string: ``scrypt$n$r$p$salt$hash`` (base64)."""
+    if len(password) < 8:
+        raise InvalidInputError("the password needs at least 8 characters")
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return "$".join(["scrypt", str(_SCRYPT["n"]), str(_SCRYPT["r"]), str(_SCRYPT["p"]),
+                     base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True if ``password`` matches the stored hash (constant time); False for a malformed hash."""
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=len(expected),
+                                n=int(n), r=int(r), p=int(p))
+    except (ValueError, binascii.Error):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh API token and the hash to store (SHA-256: the token is long and random)."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    """What is stored for a token."""
+    return "sha256$" + hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class Session:
+    """One logged-in browser."""
+
+    csrf: str
+    expires: float
+
+
+class AccessError(Exception):
+    """Who is asking may not do this: 401 (not logged in) or 403 (refused)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Auth:
+    """The rules above, for one running web server."""
+
+    def __init__(self, password_hash: str | None, token_hash_: str | None, read_only_without_login: bool) -> None:
+        self.password_hash = password_hash
+        self.token_hash = token_hash_
+        self.read_only_without_login = read_only_without_login
+        self._sessions: dict[str, Session] = {}
+        self._failures: dict[str, int] = {}
+        self._login_lock = asyncio.Lock()
+
+    @property
+    def required(self) -> bool:
+        """True when a password is set."""
+        return bool(self.password_hash)
+
+    # --- sessions -------------------------------------------------------------------------------------------
+
+    async def login(self, password: str, client: str) -> tuple[str, Session]:
+        """Check a password; a new session id and session, or AccessError after a growing delay."""
+        if not self.password_hash:
+            raise AccessError(400, "no password is set; nothing to log in to")
+        async with self._login_lock:  # one attempt at a time, whoever asks
+            if verify_password(password, self.password_hash):
+                self._failures.pop(client, None)
+                session_id = secrets.token_urlsafe(32)
+                session = Session(secrets.token_urlsafe(24), time.time() + SESSION_TTL_S)
+                self._sessions[session_id] = session
+                return session_id, session
+            failures = self._failures.get(client, 0) + 1
+            self._failures[client] = failures
+            await asyncio.sleep(min(MAX_DELAY_S, 0.5 * 2 ** (failures - 1)))
+        raise AccessError(401, "wrong password")
+
+    def logout(self, request: Request) -> None:
+        """Forget the request's session."""
+        self._sessions.pop(request.cookies.get(COOKIE, ""), None)
+
+    def session(self, request: Request) -> Session | None:
+        """The request's live session, if any."""
+        session = self._sessions.get(request.cookies.get(COOKIE, ""))
+        if session is None:
+            return None
+        if session.expires < time.time():
+            self._sessions.pop(request.cookies.get(COOKIE, ""), None)
+            return None
+        return session
+
+    # --- checks ---------------------------------------------------------------------------------------------
+
+    def has_token(self, request: Request, allow_query: bool = False) -> bool:
+        """True if the request carries the API token (bearer, basic password, or ``?token=`` where allowed)."""
+        if not self.token_hash:
+            return False
+        candidates = []
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            candidates.append(value.strip())
+        elif scheme.lower() == "basic":
+            with contextlib.suppress(ValueError, binascii.Error):
+                candidates.append(base64.b64decode(value.strip()).decode().partition(":")[2])
+        if allow_query and "token" in request.query_params:
+            candidates.append(request.query_params["token"])
+        return any(hmac.compare_digest(token_hash(c), self.token_hash) for c in candidates if c)
+
+    def check_read(self, request: Request) -> None:
+        """May this request read? AccessError(401) if not."""
+        if not self.required or self.read_only_without_login:
+            return
+        if self.session(request) is None and not self.has_token(request):
+            raise AccessError(401, "log in to see this")
+
+    def check_write(self, request: Request, allow_query_token: bool = False) -> None:
+        """May this request change things? AccessError(403 / 401) if not."""
+        if _cross_site(request):
+            raise AccessError(403, "changes requested by another web site are refused")
+        if not self.required or self.has_token(request, allow_query_token):
+            return
+        session = self.session(request)
+        if session is None:
+            raise AccessError(401, "log in (or give the API token) to change anything")
+        if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), session.csrf):
+            raise AccessError(403, "missing or wrong CSRF token; reload the page")
+
+    def client_of(self, request: Request) -> str:
+        """The address a login attempt counts against."""
+        return request.client.host if request.client else "unknown"
+
+
+def _cross_site(request: Request) -> bool:
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()

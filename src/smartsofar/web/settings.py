@@ -1,0 +1,212 @@
+"""Settings from the web page: the catalogue of every setting, and saving changes to the TOML file.
+
+The catalogue comes from the configuration models (help text, limits, choices), so it cannot drift from
+what the file accepts. A change is validated as a whole new configuration first; nothing is written when
+any key is wrong. Then the file is rewritten with tomlkit (the user's comments and layout stay) and
+replaced atomically, and what can change live does: the control law's thresholds, the allocation, the
+meter's timing, read-only access; the operating target and permissions go through the commands object.
+Bus, unit, meter-address, web and MQTT changes take effect at the next start, and the answer says so.
+
+Secrets are never sent to the page: a password shows only whether it is set, and can be replaced.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import annotated_types
+import tomlkit
+from pydantic import BaseModel, SecretStr
+from tomlkit.items import Table
+
+from smartsofar.config import Config, parse_config
+from smartsofar.errors import ConfigError, InvalidInputError
+from smartsofar.storage.atomic import atomic_write
+
+SECTIONS = ("control", "meter", "buses", "mqtt", "web", "storage")
+TITLES = {"control": "Control", "meter": "Grid meter", "buses": "Buses and units", "mqtt": "MQTT and Home Assistant",
+          "web": "Web page", "storage": "Storage"}
+LIVE_KEYS = {"meter.poll_interval_s", "meter.stale_after_s", "web.read_only_without_login"}
+HIDDEN_KEYS = {"web.password_hash", "web.api_token_hash"}
+OPERATING_KEYS = {"control.target_w", "control.allow_charge", "control.allow_discharge"}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One setting as the page shows it."""
+
+    key: str
+    kind: str  # bool / int / number / text / choice / secret
+    value: Any
+    default: Any
+    help: str
+    nullable: bool
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    live: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"key": self.key, "kind": self.kind, "value": self.value, "default": self.default, "help": self.help,
+                "nullable": self.nullable, "min": self.minimum, "max": self.maximum, "choices": list(self.choices),
+                "live": self.live}
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return (args[0] if len(args) == 1 else annotation), True
+    return annotation, False
+
+
+def _fields(model: BaseModel, prefix: str) -> list[Field]:
+    out = []
+    for name, info in type(model).model_fields.items():
+        key = f"{prefix}.{name}"
+        value = getattr(model, name)
+        if key in HIDDEN_KEYS or isinstance(value, BaseModel):
+            if isinstance(value, BaseModel):
+                out.extend(_fields(value, key))
+            continue
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    out.extend(_fields(item, f"{key}.{index}"))
+            continue
+        annotation, nullable = _unwrap(info.annotation)
+        default = None if info.default_factory is not None or info.is_required() else info.default
+        kind = "text"
+        choices: tuple[str, ...] = ()
+        if annotation is bool:
+            kind = "bool"
+        elif annotation is int:
+            kind = "int"
+        elif annotation is float:
+            kind = "number"
+        elif annotation is SecretStr:
+            kind, value, default = "secret", value is not None, None
+        elif typing.get_origin(annotation) is Literal:
+            kind, choices = "choice", tuple(str(a) for a in typing.get_args(annotation))
+        if isinstance(value, Path):
+            value = str(value)
+        low = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
+        high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
+        live = key in LIVE_KEYS or key in OPERATING_KEYS or (prefix == "control" and key != "control.mode")
+        out.append(Field(key, kind, value, default, info.description or "", nullable,
+                         float(low) if isinstance(low, int | float) else None,
+                         float(high) if isinstance(high, int | float) else None, choices, live))
+    return out
+
+
+def catalogue(config: Config) -> list[dict[str, Any]]:
+    """Every setting, grouped by section."""
+    groups = []
+    for section in SECTIONS:
+        value = getattr(config, section)
+        if isinstance(value, list):
+            fields = [f for index, item in enumerate(value) for f in _fields(item, f"{section}.{index}")]
+        elif value is None:
+            fields = []
+        else:
+            fields = _fields(value, section)
+        groups.append({"name": section, "title": TITLES[section], "fields": [f.to_json() for f in fields]})
+    return groups
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What saving did."""
+
+    config: Config
+    path: Path
+    live: tuple[str, ...]
+    restart: tuple[str, ...]
+
+
+class SettingsFile:
+    """Reads and rewrites one configuration file, keeping its comments."""
+
+    def __init__(self, path: Path, effective: Config) -> None:
+        self.path = path
+        self.effective = effective  # what the service runs with (the file, plus any flags)
+
+    def _document(self) -> tomlkit.TOMLDocument:
+        if self.path.exists():
+            try:
+                return tomlkit.parse(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{self.path}: cannot be read ({exc}); it was not changed") from None
+        # No file yet (started from flags): begin with what the service runs with, secrets included.
+        document = tomlkit.document()
+        for key, value in _plain(self.effective.model_dump(exclude_none=True)).items():
+            document[key] = value
+        return document
+
+    def save(self, changes: dict[str, Any], *, hidden_ok: bool = False) -> SaveResult:
+        """Validate and write ``changes`` (dotted keys); InvalidInputError naming the keys, nothing written.
+
+        The password and token hashes are written only by their own commands (``hidden_ok``).
+        """
+        if not changes:
+            raise InvalidInputError("no settings given")
+        bad = [k for k in changes if k.split(".")[0] not in SECTIONS or (k in HIDDEN_KEYS and not hidden_ok)]
+        if bad:
+            raise InvalidInputError(f"unknown setting(s): {', '.join(sorted(bad))}")
+        document = self._document()
+        for key, value in changes.items():
+            _set(document, key.split("."), value)
+        try:
+            config = parse_config(document.unwrap(), "settings")
+        except ConfigError as exc:
+            raise InvalidInputError(str(exc).removeprefix("settings: ")) from None
+        atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
+        live = tuple(k for k in changes if k in LIVE_KEYS or k in OPERATING_KEYS
+                     or (k.startswith("control.") and k != "control.mode"))
+        restart = tuple(k for k in changes if k not in live)
+        self.effective = config
+        return SaveResult(config, self.path, live, restart)
+
+
+def _plain(value: Any) -> Any:
+    """Model-dump values as TOML can hold them: secrets revealed, paths as text."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _set(container: Any, path: list[str], value: Any) -> None:
+    """Set (or, for None, remove) one dotted key inside a tomlkit document, creating tables as needed."""
+    head, rest = path[0], path[1:]
+    if head.isdigit():
+        index = int(head)
+        if not isinstance(container, list) or index >= len(container):
+            raise InvalidInputError(f"no item {index} here: add buses and units in the configuration file")
+        if rest:
+            _set(container[index], rest, value)
+            return
+        raise InvalidInputError("a list item cannot be replaced whole")
+    if rest:
+        if head not in container:
+            container[head] = tomlkit.table()
+        child = container[head]
+        if not isinstance(child, Table | list):
+            raise InvalidInputError(f"{head} is a value, not a section")
+        _set(child, rest, value)
+        return
+    if value is None or value == "":
+        if head in container:
+            del container[head]
+        return
+    container[head] = value
+
