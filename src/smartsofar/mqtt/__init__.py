@@ -1,0 +1,1 @@
+"""MQTT: state and events out, commands in, and Home Assistant discovery."""
