@@ -16,7 +16,9 @@ from smartsofar import __version__
 from smartsofar.commands_cli import add_bus_commands
 from smartsofar.errors import SmartSofarError
 from smartsofar.meter.cli import add_meter_commands
+from smartsofar.service_cli import add_service_commands
 from smartsofar.sim.cli import add_sim_commands
+from smartsofar.sim.demo import add_demo_command
 from smartsofar.sim.simulate_cli import add_simulate_command
 
 EXIT_REFUSED = 1
@@ -34,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim_commands(sub)
     add_meter_commands(sub)
     add_simulate_command(sub)
+    add_service_commands(sub)
+    add_demo_command(sub)
     return parser
 
 

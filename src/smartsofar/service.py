@@ -1,0 +1,142 @@
+"""The running service: engine, history, web server and (when configured) MQTT, in one process.
+
+``Service.start`` brings everything up in order (engine first, so the first control decision does not wait
+for the web), ``Service.stop`` takes it down in reverse: the web stops taking requests, MQTT says it is
+offline, pending history is written, and the engine runs its shutdown action (standby by default).
+``serve`` does both around a wait for SIGTERM / SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smartsofar.app import Engine, build_engine
+from smartsofar.config import Config
+from smartsofar.logbuffer import LogBuffer
+from smartsofar.mqtt.bridge import MqttBridge
+from smartsofar.storage.history import History
+from smartsofar.storage.recorder import HistoryRecorder
+from smartsofar.web.app import create_app
+from smartsofar.web.auth import Auth
+from smartsofar.web.context import WebContext
+from smartsofar.web.live import POLL_S
+from smartsofar.web.server import RunningHttpServer, start_http
+from smartsofar.web.settings import SettingsFile
+
+log = logging.getLogger(__name__)
+CONFIG_FILE = "smartsofar.toml"
+
+
+@dataclass
+class Service:
+    """Everything one ``smartsofar run`` holds."""
+
+    config: Config
+    settings_path: Path
+    logs: LogBuffer
+    demo: bool = False
+    engine: Engine | None = None
+    history: History | None = None
+    web: RunningHttpServer | None = None
+    context: WebContext | None = None
+    recorder: HistoryRecorder | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The web page's address."""
+        assert self.web is not None
+        return self.web.url
+
+    async def start(self) -> None:
+        """Bring the service up."""
+        config = self.config
+        data_dir = config.storage.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs.attach_loop(asyncio.get_running_loop())
+        logging.getLogger().addHandler(self.logs)
+        ours = logging.getLogger("smartsofar")
+        if ours.getEffectiveLevel() > logging.INFO:
+            ours.setLevel(logging.INFO)  # the logs page shows the service's INFO lines whatever stdout shows
+        engine = self.engine = await build_engine(config, data_dir)
+        await engine.runner.start()
+        history = self.history = History(data_dir / "history.db", fine_days=config.storage.history_fine_days,
+                                         coarse_days=config.storage.history_coarse_days)
+        recorder = self.recorder = HistoryRecorder(history, flush_every_s=config.storage.history_flush_s)
+        self.tasks.append(asyncio.create_task(recorder.run(engine.site.snapshots), name="history"))
+        web = config.web
+        auth = Auth(web.password_hash.get_secret_value() if web.password_hash else None,
+                    web.api_token_hash.get_secret_value() if web.api_token_hash else None,
+                    web.read_only_without_login)
+        self.context = WebContext(engine, auth, self.logs, history, SettingsFile(self.settings_path, config),
+                                  demo=self.demo)
+        if config.mqtt.url:
+            await self._start_mqtt()
+        self.web = await start_http(create_app(self.context), web.host, web.port)
+        if not auth.required and not _loopback(web.host):
+            log.warning("the web page on %s is open to the whole network without a password; "
+                        "set one with 'smartsofar passwd'", self.web.url)
+        log.info("SmartSofar %s: web page on %s", "demo" if self.demo else "running", self.web.url)
+
+    async def _start_mqtt(self) -> None:
+        assert self.engine is not None and self.context is not None
+        bridge = MqttBridge(self.config.mqtt, self.engine, self.recorder.today if self.recorder else None)
+        self.tasks.append(asyncio.create_task(bridge.run(), name="mqtt"))
+        self.context.extra_status["mqtt"] = bridge.status
+        self.stoppers.append(bridge.stop)
+
+    async def stop(self) -> None:
+        """Take the service down, the units last (shutdown action)."""
+        if self.context is not None:
+            self.context.closing.set()  # live streams end, so the web server can stop at once
+            await asyncio.sleep(2 * POLL_S)
+        if self.web is not None:
+            await self.web.stop()
+        for stopper in self.stoppers:
+            await stopper()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.engine is not None:
+            await self.engine.runner.stop()
+            await self.engine.aclose()
+        if self.history is not None:
+            self.history.close()
+        log.info("SmartSofar stopped")
+        logging.getLogger().removeHandler(self.logs)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+async def serve(service: Service, *, on_ready: Callable[[Service], None] | None = None) -> int:
+    """Run until SIGTERM or SIGINT, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+        if on_ready is not None:
+            on_ready(service)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await service.stop()
+    return 0

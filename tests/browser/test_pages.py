@@ -1,0 +1,158 @@
+"""The web page in a real headless Chromium (Debian's package, driven by Playwright) against a live service.
+
+Each test starts the whole service against both simulators on 127.0.0.1 and uses the page as a person
+would: it clicks, types and presses keys, and checks both the page and the simulated units. The dashboard
+screenshots are saved to ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from smartsofar.web.auth import hash_password
+from tests.live_service import LiveService, eventually, live_service
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
+                                "(scripts/install --dev installs it)")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveService]:
+    async with live_service(tmp_path) as site:
+        yield site
+
+
+async def open_page(browser: Browser, url: str, width: int = 1280, height: int = 1700) -> Page:
+    page = await browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(15_000)
+    await page.goto(url)
+    return page
+
+
+async def settled(page: Page) -> None:
+    """Wait until the page shows the grid held (the units' reports arrive a second or two after the meter)."""
+    await page.wait_for_function("() => { const t = document.querySelector('#grid-w').textContent;"
+                                 " const b = document.querySelector('#battery-w').textContent.replace(/[^0-9-]/g, '');"
+                                 " return t !== '–' && Number(t.replace(/[^0-9]/g, '')) < 40 && Number(b) < -1200; }")
+
+
+async def test_dashboard_drives_the_units_with_mode_slider_and_standby(browser: Browser, live: LiveService) -> None:
+    page = await open_page(browser, live.url)
+    await expect(page.locator(".unit-card")).to_have_count(2)
+    await expect(page.locator(".unit-card").first).to_contain_text("garage")
+    await expect(page.get_by_test_id("grid-w")).not_to_have_text("–")
+    await expect(page.locator("#power-slider")).to_be_disabled()  # auto: SmartSofar sets the power
+
+    await page.get_by_label("Manual").check()
+    await expect(page.locator("#power-slider")).to_be_enabled()
+    await page.fill("#power-number", "1500")
+    await page.click("#power-apply")
+    assert await eventually(lambda: abs(live.battery_w() - 1500) < 30)
+    await expect(page.locator("#setpoint-w")).to_have_text("1,500")
+
+    slider = page.locator("#power-slider")
+    await slider.focus()
+    for _ in range(10):
+        await page.keyboard.press("ArrowLeft")  # 50 W a step
+    assert await eventually(lambda: abs(live.battery_w() - 1000) < 30)
+
+    await page.click("#standby-button")
+    assert await eventually(lambda: live.battery_w() == 0)
+    await expect(page.locator("#setpoint-w")).to_have_text("0")
+
+    await page.get_by_label("Auto").check()
+    await expect(page.locator("#power-slider")).to_be_disabled()
+    assert await eventually(lambda: live.battery_w() < -1200)
+    await expect(page.locator(".unit-card").first).to_contain_text("discharging")
+    await expect(page.locator("#safety")).to_have_text("holding the grid at the target")
+    await expect(page.locator("#demo-badge")).to_be_hidden()
+    await settled(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    phone = await open_page(browser, live.url, width=390, height=844)
+    await expect(phone.locator(".unit-card")).to_have_count(2)
+    await settled(phone)
+    await phone.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+
+
+async def test_the_mode_switch_works_from_the_keyboard(browser: Browser, live: LiveService) -> None:
+    page = await open_page(browser, live.url)
+    await expect(page.get_by_label("Auto")).to_be_checked()
+    await page.get_by_label("Auto").focus()
+    await page.keyboard.press("ArrowRight")  # radio group: moves to Manual and selects it
+    await expect(page.get_by_label("Manual")).to_be_checked()
+    assert await eventually(lambda: live.service.engine is not None
+                            and str(live.service.engine.site.mode.mode) == "manual")
+
+
+async def test_a_refused_value_is_shown_and_changes_nothing(browser: Browser, live: LiveService) -> None:
+    page = await open_page(browser, live.url)
+    await page.get_by_label("Manual").check()
+    await page.fill("#power-number", "9000")
+    await page.click("#power-apply")
+    await expect(page.locator("#banner")).to_contain_text("between -6000 and 6000 W")
+    assert live.service.engine is not None and live.service.engine.site.mode.manual_power_w == 0
+
+
+async def test_settings_are_saved_and_read_back(browser: Browser, live: LiveService) -> None:
+    page = await open_page(browser, f"{live.url}/#settings")
+    field = page.locator("#set-control-deadband_w")
+    await expect(field).to_have_value("8")
+    await field.fill("-5")
+    await page.click("#settings-save")
+    await expect(page.locator('.field[data-key="control.deadband_w"] .error')).to_contain_text(
+        "greater than or equal to 0")
+    await field.fill("12")
+    await page.click("#settings-save")
+    await expect(page.locator("#settings-result")).to_contain_text("In use now: control.deadband_w")
+    await page.reload()
+    await expect(page.locator("#set-control-deadband_w")).to_have_value("12")
+    assert "deadband_w = 12" in live.config_path.read_text()
+    await page.click("#read-meter")
+    await expect(page.locator("#read-result")).to_contain_text("Shelly Pro 3EM")
+
+
+async def test_history_and_logs_pages(browser: Browser, live: LiveService) -> None:
+    assert await eventually(lambda: bool(live.service.history and live.service.history.count("site_10s")), 25)
+    page = await open_page(browser, f"{live.url}/#history")
+    await expect(page.locator("#hist-chart canvas")).to_have_count(1)
+    await expect(page.locator("#days-table tbody tr")).not_to_have_count(0)
+    await page.click("a[data-page=logs]")
+    await expect(page.locator("#log-lines")).to_contain_text("web page on")
+    await page.select_option("#log-level", "WARNING")
+    await expect(page.locator("#log-lines")).not_to_contain_text("web page on")
+
+
+async def test_a_password_protects_the_page(browser: Browser, tmp_path: Path) -> None:
+    web = {"password_hash": hash_password("correct horse"), "read_only_without_login": False}
+    async with live_service(tmp_path, config={"web": web}) as site:
+        page = await open_page(browser, site.url)
+        dialog = page.locator("#login-dialog")
+        await expect(dialog).to_be_visible()
+        await page.fill("#login-password", "wrong password")
+        await page.click("#login-form button[type=submit]")
+        await expect(page.locator("#login-error")).to_have_text("wrong password")
+        await page.fill("#login-password", "correct horse")
+        await page.click("#login-form button[type=submit]")
+        await expect(dialog).to_be_hidden()
+        await expect(page.get_by_test_id("grid-w")).not_to_have_text("–")
+        await page.get_by_label("Standby").check()
+        assert await eventually(lambda: site.service.engine is not None
+                                and str(site.service.engine.site.mode.mode) == "standby")

@@ -1,0 +1,204 @@
+"""The service as a user runs it: configuration, ``run``, ``demo``, history, passwords; real processes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import tomlkit
+
+from smartsofar.cli import build_parser
+from smartsofar.config_example import example_config
+from smartsofar.errors import ConfigError
+from smartsofar.service_cli import resolve
+from smartsofar.sim.household import ConstantHousehold
+from smartsofar.sim.meter_server import SimMeter, create_meter_app
+from smartsofar.sim.plant import Plant
+from smartsofar.web.auth import verify_password
+from smartsofar.web.server import RunningHttpServer, start_http
+from tests.conftest import SimGateway, start_gateway
+from tests.live_service import eventually
+from tests.mqtt_broker import free_port
+
+
+async def smartsofar(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smartsofar.cli", *args, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
+    out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def args_for(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(["run", *argv])
+
+
+# --- configuration ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[control]\ndeadband = 5\n', "control.deadband: unknown key"),
+    ('[control]\ndeadband_w = "wide"\n', "control.deadband_w: Input should be a valid number"),
+    ('[[buses]]\nurl = "tcp://127.0.0.1:5020"\n', "buses.0.units: missing"),
+    ('[meter]\nmodel = "pro3em"\n', "meter.url: missing"),
+    ('[[buses]]\nurl = "tcp://127.0.0.1:5020"\n[[buses.units]]\nid = 136\n', "broadcast address"),
+    ('[control\n', "not valid TOML"),
+], ids=["unknown key", "wrong type", "missing units", "missing meter url", "broadcast id", "broken TOML"])
+async def test_config_check_names_the_key_and_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "smartsofar.toml"
+    path.write_text(text)
+    code, _out, err = await smartsofar("config", "check", str(path))
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+async def test_init_writes_a_valid_commented_example_and_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "smartsofar.toml"
+    code, out, _ = await smartsofar("init", str(path))
+    assert code == 0 and "wrote" in out and path.read_text() == example_config()
+    assert "# Errors smaller than this are left alone, W" in path.read_text()
+    code, out, _ = await smartsofar("config", "check", str(path))
+    assert code == 0 and "garage: slave id 1 on serial:///dev/ttyUSB0" in out
+    path.write_text("# mine\n")
+    code, _, err = await smartsofar("init", str(path))
+    assert code == 2 and "exists" in err and path.read_text() == "# mine\n"
+
+
+def test_flags_override_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(tomlkit.dumps({"buses": [{"url": "tcp://127.0.0.1:1000", "units": [{"id": 1}]}],
+                                   "meter": {"url": "http://127.0.0.1:1001", "password": "kept"},
+                                   "control": {"deadband_w": 12}}))
+    config, settings_path = resolve(args_for("--config", str(path), "--bus", "tcp://127.0.0.1:2000", "--units", "3,4",
+                                             "--meter", "http://127.0.0.1:2001", "--web", "127.0.0.1:9999"))
+    assert [(b.url, [u.id for u in b.units]) for b in config.buses] == [("tcp://127.0.0.1:2000", [3, 4])]
+    assert config.meter is not None and config.meter.url == "http://127.0.0.1:2001"
+    assert config.meter.password is not None and config.meter.password.get_secret_value() == "kept"
+    assert config.control.deadband_w == 12 and config.web.port == 9999 and settings_path == path
+
+
+def test_flags_alone_need_no_file(tmp_path: Path) -> None:
+    config, settings_path = resolve(args_for("--bus", "tcp://127.0.0.1:2000", "--units", "1",
+                                             "--meter", "http://127.0.0.1:2001", "--data-dir", str(tmp_path)))
+    assert config.missing() == [] and settings_path == tmp_path / "smartsofar.toml"
+    with pytest.raises(ConfigError, match="--bus and --units go together"):
+        resolve(args_for("--bus", "tcp://127.0.0.1:2000", "--data-dir", str(tmp_path)))
+
+
+async def test_run_with_nothing_configured_says_what_is_missing(tmp_path: Path) -> None:
+    code, _out, err = await smartsofar("run", "--data-dir", str(tmp_path), env={"SMARTSOFAR_CONFIG": ""})
+    assert code == 2 and "no bus with units" in err and "no grid meter" in err and "smartsofar demo" in err
+
+
+# --- the service process ------------------------------------------------------------------------------------
+
+class Site:
+    def __init__(self, plant: Plant, gateway: SimGateway, meter: RunningHttpServer) -> None:
+        self.plant, self.gateway, self.meter = plant, gateway, meter
+
+    def battery_w(self) -> float:
+        return sum(u.power_w for u in self.plant.units.values())
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    plant = Plant(ConstantHousehold(load=1800.0), unit_ids=(1, 2))
+    gateway, server = await start_gateway(plant, latency_s=0.01)
+    meter = await start_http(create_meter_app(SimMeter(plant), "pro3em"))
+    async with server:
+        yield Site(plant, gateway, meter)
+    await meter.stop()
+
+
+async def start_service(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "smartsofar.cli", *args,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    assert proc.stdout is not None
+    while True:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        assert line, "the service ended before it served its page"
+        if "web page on http://" in line:
+            return proc, line.split("web page on ")[1].split()[0]
+
+
+async def test_run_holds_the_grid_and_sigterm_puts_the_units_in_standby(site: Site, tmp_path: Path) -> None:
+    port = free_port()
+    proc, url = await start_service("run", "--bus", site.gateway.url, "--units", "1,2", "--meter", site.meter.url,
+                                    "--web", f"127.0.0.1:{port}", "--data-dir", str(tmp_path))
+    assert url == f"http://127.0.0.1:{port}"
+    assert await eventually(lambda: site.battery_w() < -1700, 20)
+    async with httpx.AsyncClient() as http:
+        state = (await http.get(f"{url}/api/v1/state")).json()
+    assert [u["unit_id"] for u in state["units"]] == [1, 2] and state["meter"]["model"] == "Shelly Pro 3EM"
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 20) == 0
+    assert all(u.command.kind == "standby" for u in site.plant.units.values())
+
+
+async def test_history_survives_kill_9(site: Site, tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(tomlkit.dumps({
+        "buses": [{"url": site.gateway.url, "units": [{"id": 1}, {"id": 2}]}],
+        "meter": {"url": site.meter.url, "model": "pro3em"}, "web": {"port": free_port()},
+        "storage": {"data_dir": str(tmp_path / "data"), "history_flush_s": 1}}))
+    database = tmp_path / "data" / "history.db"
+
+    def rows() -> int:
+        if not database.exists():
+            return 0
+        with sqlite3.connect(database) as db:
+            return int(db.execute("SELECT count(*) FROM site_10s").fetchone()[0])
+
+    proc, _url = await start_service("run", "--config", str(config))
+    assert await eventually(lambda: rows() >= 2, 40)
+    proc.kill()  # kill -9: no shutdown, no final write
+    await proc.wait()
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        before = int(db.execute("SELECT count(*) FROM site_10s").fetchone()[0])
+    assert before >= 2
+    proc, _url = await start_service("run", "--config", str(config))  # and it carries on writing
+    assert await eventually(lambda: rows() > before, 40)
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+async def test_demo_starts_and_serves_its_page(tmp_path: Path) -> None:
+    port = free_port()
+    proc, url = await start_service("demo", "--web", f"127.0.0.1:{port}", "--data-dir", str(tmp_path), "--speed", "60")
+    async with httpx.AsyncClient() as http:
+        page = await http.get(url)
+        assert page.status_code == 200 and "SmartSofar" in page.text
+        for _ in range(100):
+            state = (await http.get(f"{url}/api/v1/state")).json()
+            if all(u["reading"] for u in state["units"]) and state["grid_w"] is not None:
+                break
+            await asyncio.sleep(0.2)
+        assert [u["name"] for u in state["units"]] == ["garage", "cellar"]
+        assert (await http.get(f"{url}/api/v1/session")).json()["demo"] is True
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 20) == 0
+    assert (tmp_path / "smartsofar.toml").exists()  # a kept data directory keeps the demo's configuration
+
+
+async def test_passwd_and_token_store_hashes_only(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text("# my site\n[control]\ndeadband_w = 9\n")
+    code, out, _ = await smartsofar("passwd", "--config", str(path), "--stdin", stdin=b"a good password\n")
+    assert code == 0 and "password saved" in out
+    text = path.read_text()
+    assert text.startswith("# my site") and "a good password" not in text
+    stored = tomlkit.parse(text)["web"]["password_hash"]
+    assert verify_password("a good password", str(stored))
+    code, _out, err = await smartsofar("passwd", "--config", str(path), "--stdin", stdin=b"short\n")
+    assert code == 2 and "8 characters" in err
+    code, out, _ = await smartsofar("token", "--config", str(path))
+    token = out.strip()
+    assert code == 0 and len(token) > 30 and token not in path.read_text() and "api_token_hash" in path.read_text()
