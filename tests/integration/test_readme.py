@@ -1,0 +1,46 @@
+"""The README's snippets work: the commands that need no hardware run, and the endpoints it names exist."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import httpx
+
+from smartsofar.mqtt.topics import COMMANDS
+from tests.live_service import live_service
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def shell_lines() -> list[str]:
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.DOTALL)
+    return [line.split("#")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+async def test_the_simulate_snippet_runs_as_written() -> None:
+    lines = [line for line in shell_lines() if line.startswith("smartsofar simulate --day 2007-")]
+    assert lines, "the README shows no simulate command on a bundled day"
+    for line in lines:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "smartsofar.cli", *shlex.split(line)[1:],
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, err.decode()
+        assert "capture" in out.decode() and "commands/h" in out.decode()
+
+
+async def test_every_api_path_and_mqtt_topic_the_readme_names_exists(tmp_path: Path) -> None:
+    also = README.split("## HTTP API")[1].split("\n\n")[3]  # the "Also: `units`, ..." paragraph
+    assert also.startswith("Also:"), "the README's HTTP API section changed shape"
+    named = set(re.findall(r"/api/v1/([a-z_]+)", README)) | set(re.findall(r"`(?:POST )?([a-z_]+)(?:/\{id\})?`", also))
+    async with live_service(tmp_path) as site, httpx.AsyncClient(base_url=site.url) as http:
+        paths = (await http.get("/api/openapi.json")).json()["paths"]
+    roots = {p.removeprefix("/api/v1/").split("/")[0] for p in paths if p.startswith("/api/v1/")}
+    assert {"state", "mode", "power", "target", "history"} <= named
+    missing = {name for name in named if name not in roots and name not in ("api", "v1")}
+    assert missing <= {"metrics"}, f"the README names endpoints that do not exist: {sorted(missing)}"
+    topics = set(re.findall(r"`(?:smartsofar/)?set/([a-z_]+)`", README))
+    assert topics and topics <= set(COMMANDS), f"unknown command topics in the README: {topics - set(COMMANDS)}"
