@@ -16,6 +16,7 @@ from typing import Any
 import aiomqtt
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 
 def free_port() -> int:
@@ -28,9 +29,11 @@ def free_port() -> int:
 class Broker:
     """One Mosquitto process; ``restart`` brings it back on the same port."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, tls: tuple[Path, Path] | None = None) -> None:
         self.port = free_port()
         self.directory = directory
+        self.tls = tls  # (certificate, key): a second, TLS listener on ``tls_port``
+        self.tls_port = free_port() if tls else 0
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -39,7 +42,12 @@ class Broker:
 
     def start(self) -> None:
         conf = self.directory / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        # As root, mosquitto would switch to its own user and then fail to read files in pytest's private tmp.
+        text = ("user root\nper_listener_settings false\nallow_anonymous true\npersistence false\n"
+                f"listener {self.port} 127.0.0.1\n")
+        if self.tls:
+            text += f"listener {self.tls_port} 127.0.0.1\ncertfile {self.tls[0]}\nkeyfile {self.tls[1]}\n"
+        conf.write_text(text)
         with (self.directory / "mosquitto.log").open("ab") as log:  # the broker keeps its own copy
             self.process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=log)
         deadline = time.monotonic() + 10
@@ -47,6 +55,7 @@ class Broker:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                 return
             time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"mosquitto did not start: {(self.directory / 'mosquitto.log').read_text()}")
 
     def stop(self) -> None:
@@ -54,6 +63,22 @@ class Broker:
             self.process.terminate()
             self.process.wait(10)
             self.process = None
+
+
+def make_certificates(directory: Path, name: str = "test") -> tuple[Path, Path, Path]:
+    """A certificate authority and a server certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
+    ca, ca_key = directory / f"{name}-ca.pem", directory / f"{name}-ca.key"
+    cert, key, csr = directory / f"{name}-server.pem", directory / f"{name}-server.key", directory / f"{name}.csr"
+    san = directory / f"{name}-san.cnf"
+    san.write_text("subjectAltName=IP:127.0.0.1\n")
+    for command in (
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+             "-subj", f"/CN={name} test CA"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "2",
+             "-extfile", san]):
+        subprocess.run([OPENSSL, *map(str, command)], check=True, capture_output=True)
+    return ca, cert, key
 
 
 class Listener:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.live_service import LiveService, eventually, live_service
-from tests.mqtt_broker import MOSQUITTO, Broker, Listener, retained
+from tests.mqtt_broker import MOSQUITTO, Broker, Listener, make_certificates, retained
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed "
                                 "(scripts/install --dev installs it)")
@@ -185,3 +185,29 @@ async def test_removed_units_lose_their_entities_and_a_stop_says_offline(
         await listener.wait_for(gone, lambda p: p == "")
     assert await eventually(lambda: listener.last("smartsofar/status") == "offline")
     assert await retained(broker.port, "smartsofar/status") == "offline"
+
+
+# paho leaves the socket of a failed TLS handshake to the garbage collector (it is closed, with a warning).
+@pytest.mark.filterwarnings("ignore:Exception ignored in.*ssl.SSLSocket:pytest.PytestUnraisableExceptionWarning")
+async def test_mqtts_checks_the_broker_certificate(tmp_path: Path) -> None:
+    ca, cert, key = make_certificates(tmp_path)
+    other_ca, _, _ = make_certificates(tmp_path, "other")
+    broker = Broker(tmp_path, tls=(cert, key))
+    broker.start()
+    (tmp_path / "good").mkdir()
+    (tmp_path / "wrong").mkdir()
+    try:
+        url = f"mqtts://127.0.0.1:{broker.tls_port}"
+        async with Listener(broker.port) as heard, live_service(tmp_path / "good", config={
+                "mqtt": {"url": url, "tls_ca_file": str(ca)}}) as site:
+            await heard.wait_for("smartsofar/status", lambda p: p == "online")
+            assert site.service.context is not None
+            assert site.service.context.extra_status["mqtt"]()["connected"]
+        wrong_ca = {"mqtt": {"url": url, "tls_ca_file": str(other_ca)}}
+        async with live_service(tmp_path / "wrong", config=wrong_ca) as site:
+            assert site.service.context is not None
+            status = site.service.context.extra_status["mqtt"]
+            assert await eventually(lambda: status()["last_error"] is not None)
+            assert not status()["connected"] and "certificate" in status()["last_error"].lower()
+    finally:
+        broker.stop()
