@@ -8,6 +8,7 @@ The documentation (Swagger UI) and the chart library are served from the package
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
@@ -27,12 +28,21 @@ from smartsofar.web.metrics import registry_for
 
 STATIC = Path(str(resources.files("smartsofar").joinpath("web", "static")))
 _PLAIN_PATHS = ("/update", "/data.json")
+# Our errors, as HTTP: a refused value, a refused setting, a history that cannot be read, a unit that did not answer
+_STATUS_FOR: dict[type[Exception], int] = {InvalidInputError: 422, ConfigError: 422, StorageError: 503,
+                                           DeviceError: 502}
 
 
 def _error(request: Request, status: int, message: str) -> Response:
     if request.url.path in _PLAIN_PATHS:
         return PlainTextResponse(message, status)
     return JSONResponse({"detail": message}, status)
+
+
+def _handler_for(status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return _error(request, status, str(exc))
+    return handle
 
 
 def create_app(ctx: WebContext) -> FastAPI:
@@ -46,13 +56,8 @@ def create_app(ctx: WebContext) -> FastAPI:
         app.include_router(router)
     registry = registry_for(lambda: api.snapshot(ctx))
 
-    @app.exception_handler(InvalidInputError)
-    async def invalid(request: Request, exc: InvalidInputError) -> Response:
-        return _error(request, 422, str(exc))
-
-    @app.exception_handler(ConfigError)
-    async def config_error(request: Request, exc: ConfigError) -> Response:
-        return _error(request, 422, str(exc))
+    for error_type, status in _STATUS_FOR.items():
+        app.add_exception_handler(error_type, _handler_for(status))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -68,14 +73,6 @@ def create_app(ctx: WebContext) -> FastAPI:
         if exc.status == 401 and request.url.path == "/update":
             response.headers["WWW-Authenticate"] = 'Basic realm="SmartSofar"'
         return response
-
-    @app.exception_handler(StorageError)
-    async def storage(request: Request, exc: StorageError) -> Response:
-        return _error(request, 503, str(exc))
-
-    @app.exception_handler(DeviceError)
-    async def device(request: Request, exc: DeviceError) -> Response:
-        return _error(request, 502, str(exc))
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
