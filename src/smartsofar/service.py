@@ -9,7 +9,6 @@ offline, pending history is written, and the engine runs its shutdown action (st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import signal
@@ -23,6 +22,7 @@ from smartsofar.logbuffer import LogBuffer
 from smartsofar.mqtt.bridge import MqttBridge
 from smartsofar.storage.history import History
 from smartsofar.storage.recorder import HistoryRecorder
+from smartsofar.tasks import cancel_and_wait
 from smartsofar.web.app import create_app
 from smartsofar.web.auth import Auth
 from smartsofar.web.context import WebContext
@@ -102,11 +102,7 @@ class Service:
             await self.web.stop()
         for stopper in self.stoppers:
             await stopper()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self.tasks)
         if self.engine is not None:
             await self.engine.runner.stop()
             await self.engine.aclose()

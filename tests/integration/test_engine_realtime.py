@@ -19,6 +19,8 @@ from smartsofar.config import parse_config
 from smartsofar.sim.household import ConstantHousehold
 from smartsofar.sim.meter_server import SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant
+from smartsofar.storage.history import History
+from smartsofar.storage.recorder import HistoryRecorder
 from smartsofar.web.server import RunningHttpServer, start_http
 from tests.conftest import SimGateway, start_gateway
 
@@ -86,3 +88,24 @@ async def test_stopping_the_service_puts_the_units_in_standby(live: LiveSite) ->
     assert await wait_for(lambda: sum(u.power_w for u in live.plant.units.values()) < -1200, timeout_s=15)
     await live.engine.runner.stop()
     assert all(u.command.kind == "standby" for u in live.plant.units.values())
+
+
+# On Python 3.11, asyncio.wait_for returns the result and drops the cancel when both land in the same moment.
+# A loop built on it would outlive stop(): the recorder is stopped while a snapshot is in flight.
+# (The control loop's case: tests/unit/engine/test_runner.py.)
+
+async def test_the_history_recorder_stops_while_a_snapshot_arrives(live: LiveSite, tmp_path: Path) -> None:
+    await live.engine.runner.start()
+    await live.engine.runner.stop()
+    snapshots = live.engine.site.snapshots
+    snapshot = snapshots.latest
+    assert snapshot is not None
+    recorder = HistoryRecorder(History(tmp_path / "history.sqlite"), flush_every_s=1)
+    task = asyncio.create_task(recorder.run(snapshots))
+    await asyncio.sleep(0.3)
+    snapshots.publish(snapshot)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await task
+    recorder.history.close()

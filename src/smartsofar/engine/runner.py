@@ -17,6 +17,7 @@ from smartsofar.engine.commands import SiteCommands
 from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.site import Site
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 MAX_CYCLE_GAP_S = 1.0
@@ -60,8 +61,11 @@ class EngineRunner:
     async def _control_loop(self) -> None:
         wake = self.commands.wake
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that arrives as the wake-up
+            # does, and this loop would go on commanding the units after stop().
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), MAX_CYCLE_GAP_S)
+                async with asyncio.timeout(MAX_CYCLE_GAP_S):
+                    await wake.wait()
             wake.clear()
             await self._cycle()
 
@@ -77,11 +81,7 @@ class EngineRunner:
 
     async def stop(self) -> None:
         """Stop the tasks, then run the shutdown action."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         await self.site.shutdown()
 

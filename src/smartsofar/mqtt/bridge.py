@@ -33,6 +33,7 @@ from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.errors import InvalidInputError, StorageError
 from smartsofar.mqtt.discovery import discovery_messages, node_id
 from smartsofar.mqtt.topics import SOFAR2MQTT_PREFIX, Topics, site_payload, unit_payload
+from smartsofar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
@@ -112,18 +113,15 @@ class MqttBridge:
             for task in done:
                 task.result()  # re-raise why the connection ended
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                    await task
+            await cancel_and_wait(tasks)
 
     async def stop(self) -> None:
         """Say ``offline`` before the connection is closed (the will only covers an unclean end)."""
         client = self._client
         if client is not None and self.connected:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await asyncio.wait_for(client.publish(self.topics.status, "offline", qos=1, retain=True), 2.0)
+                async with asyncio.timeout(2.0):
+                    await client.publish(self.topics.status, "offline", qos=1, retain=True)
 
     def _set_connected(self, connected: bool, error: str | None) -> None:
         if connected != self.connected:

@@ -172,8 +172,9 @@ class HistoryRecorder:
             try:
                 while True:
                     timeout = max(0.0, min(next_flush, next_maintenance) - time.monotonic())
-                    with contextlib.suppress(TimeoutError):
-                        self.add(await asyncio.wait_for(subscription.get(), timeout))
+                    with contextlib.suppress(TimeoutError):  # asyncio.timeout keeps a cancel; 3.11's wait_for may not
+                        async with asyncio.timeout(timeout):
+                            self.add(await subscription.get())
                     now = time.monotonic()
                     if now >= next_flush:
                         await self.flush()
