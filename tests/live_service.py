@@ -53,13 +53,14 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 @asynccontextmanager
 async def live_service(tmp_path: Path, *, household: Household | None = None,
                        config: dict[str, Any] | None = None, meter_password: str | None = None,
-                       logs: LogBuffer | None = None) -> AsyncIterator[LiveService]:
+                       logs: LogBuffer | None = None, bus: dict[str, Any] | None = None) -> AsyncIterator[LiveService]:
     plant = Plant(household or ConstantHousehold(load=1300.0), unit_ids=(1, 2))
     gateway, server = await start_gateway(plant, latency_s=0.01)
     meter = SimMeter(plant, noise_w=2.0)
     meter_http = await start_http(create_meter_app(meter, "pro3em", password=meter_password))
     data: dict[str, Any] = {
-        "buses": [{"url": gateway.url, "units": [{"id": 1, "name": "garage"}, {"id": 2, "name": "cellar"}]}],
+        "buses": [{"url": gateway.url, "units": [{"id": 1, "name": "garage"}, {"id": 2, "name": "cellar"}],
+                   **(bus or {})}],
         "meter": {"url": meter_http.url, "model": "pro3em", **({"password": meter_password} if meter_password else {})},
         "control": {"unit_read_interval_s": 1, "meter_standby_after_s": 4},
         "web": {"host": "127.0.0.1", "port": 0},

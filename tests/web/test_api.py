@@ -62,6 +62,50 @@ async def test_manual_power_drives_the_units(live: LiveService, http: httpx.Asyn
     assert await eventually(lambda: live.battery_w() == 0)
 
 
+async def test_a_quiet_meter_stands_the_units_by_and_the_state_says_why(live: LiveService,
+                                                                         http: httpx.AsyncClient) -> None:
+    await settled_state(http)
+    live.meter.faults.outage = True  # the meter stops answering: the service's limit is 4 s here
+    assert await eventually(lambda: live.battery_w() == 0, 15)
+    state = (await http.get("/api/v1/state")).json()
+    assert state["safety"] == "meter_silent" and "meter" in state["message"].lower()
+    assert state["mode"]["mode"] == "auto"  # the user's choice is kept ...
+    live.meter.faults.outage = False
+    assert (await settled_state(http))["safety"] == "ok"  # ... and control resumes by itself
+
+
+async def test_a_quiet_bus_shows_the_units_offline_and_read_now_brings_them_back(tmp_path: Path) -> None:
+    quick = {"timeout_s": 0.5, "retries": 0}  # a dead line is declared within seconds
+    async with live_service(tmp_path, bus=quick) as live, httpx.AsyncClient(base_url=live.url, timeout=10) as http:
+        await http.put("/api/v1/mode", json={"mode": "manual"})
+        await http.put("/api/v1/power", json={"power_w": 2000})
+        assert await eventually(lambda: abs(live.battery_w() - 2000) < 30)
+        live.gateway.bus.faults.offline_units.update({1, 2})  # the RS485 line goes quiet
+        states: list[dict[str, Any]] = []
+
+        async def poll() -> None:
+            states.append((await http.get("/api/v1/state")).json())
+
+        for _ in range(150):
+            await poll()
+            if all(u["link"] == "offline" for u in states[-1]["units"]):
+                break
+            await asyncio.sleep(0.1)
+        state = states[-1]
+        assert all(u["link"] == "offline" for u in state["units"]), "the page never said the units were offline"
+        assert state["safety"] == "no_units" and "no unit" in state["message"].lower()
+        # No keep-alive reaches them any more: their passive mode lapses to standby within 60 s by itself
+        # (the accelerated test of this: tests/engine/test_safety.py).
+        assert (await http.put("/api/v1/power", json={"power_w": 1000})).status_code == 200  # kept for later
+        assert live.battery_w() == 2000  # nothing reached them
+        live.gateway.bus.faults.offline_units.clear()  # the line is repaired ...
+        for unit_id in (1, 2):  # ... and the user presses "read unit now" on each card
+            assert (await http.post(f"/api/v1/units/{unit_id}/read")).status_code == 200
+        assert await eventually(lambda: abs(live.battery_w() - 1000) < 30, 15)  # the new power is applied
+        await poll()
+        assert states[-1]["safety"] == "ok" and all(u["link"] == "ok" for u in states[-1]["units"])
+
+
 @pytest.mark.parametrize(("path", "body", "message"), [
     ("/api/v1/power", {"power_w": 1500}, "switch to manual"),
     ("/api/v1/power", {"power_w": "lots"}, "power_w"),
