@@ -1,4 +1,4 @@
-"""``smartsofar run``, ``config check``, ``init``, ``passwd`` and ``token``: the service and its set-up.
+"""``smartsofar run``, ``config check [--probe]``, ``init``, ``passwd`` and ``token``: the service and its set-up.
 
 Where the configuration comes from: ``--config FILE``, else ``$SMARTSOFAR_CONFIG``, else
 ``DATA_DIR/smartsofar.toml`` if it exists (DATA_DIR from ``--data-dir``, ``$SMARTSOFAR_DATA_DIR`` or the
@@ -17,6 +17,7 @@ from smartsofar.config import Config, config_path, default_data_dir, load_config
 from smartsofar.config_example import example_config
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.logbuffer import LogBuffer, setup_logging
+from smartsofar.probe import probe_site
 from smartsofar.service import CONFIG_FILE, Service, serve
 from smartsofar.sim.cli import ids_from_arg
 from smartsofar.storage.atomic import atomic_write
@@ -36,6 +37,8 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = config_sub.add_parser("check", help="validate a file and say what it describes")
     check.add_argument("file", type=Path)
+    check.add_argument("--probe", action="store_true",
+                       help="also read every unit and the meter once (reads only, no command is sent)")
     check.set_defaults(handler=run_config_check)
 
     init = sub.add_parser("init", help="write a commented example configuration")
@@ -127,7 +130,7 @@ async def run_service(args: argparse.Namespace) -> int:
 
 
 async def run_config_check(args: argparse.Namespace) -> int:
-    """Validate a file; describe what it configures."""
+    """Validate a file; describe what it configures; with --probe, see whether its units and meter answer."""
     config = load_config(args.file)
     print(f"{args.file}: valid")
     for bus, unit in config.units:
@@ -143,7 +146,13 @@ async def run_config_check(args: argparse.Namespace) -> int:
     print(f"  data: {config.storage.data_dir}")
     for problem in config.missing():
         print(f"  note: {problem}")
-    return 0
+    if not args.probe:
+        return 0
+    print("probing (reads only):")
+    results = await probe_site(config)
+    for result in results:
+        print(result.line(), flush=True)
+    return 0 if all(r.answered for r in results) else 1
 
 
 async def run_init(args: argparse.Namespace) -> int:

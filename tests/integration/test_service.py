@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -140,6 +141,32 @@ async def test_run_holds_the_grid_and_sigterm_puts_the_units_in_standby(site: Si
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc.wait(), 20) == 0
     assert all(u.command.kind == "standby" for u in site.plant.units.values())
+
+
+async def test_config_check_probe_reads_every_unit_and_the_meter_and_commands_nothing(site: Site,
+                                                                                      tmp_path: Path) -> None:
+    path = tmp_path / "smartsofar.toml"
+    path.write_text(tomlkit.dumps({
+        "buses": [{"url": site.gateway.url, "timeout_s": 0.3, "retries": 0,
+                   "units": [{"id": 1, "name": "garage"}, {"id": 7, "name": "loft"}]}],  # no unit 7 on this bus
+        "meter": {"url": site.meter.url}}))
+    before = {uid: unit.command for uid, unit in site.plant.units.items()}
+    code, out, _ = await smartsofar("config", "check", str(path), "--probe")
+    assert code == 1, out  # something did not answer
+    lines = {line.split(": ", 1)[0].strip(): line for line in out.splitlines() if line.startswith(("  ok", "  NO"))}
+    garage = lines[f"ok  garage (slave id 1 on {site.gateway.url})"]
+    assert "serial SE1ES0SIM2B101" in garage and "SoC 50 %" in garage
+    assert "swap A and B" in lines[f"NO  loft (slave id 7 on {site.gateway.url})"]
+    assert re.search(r"Shelly Pro 3EM: grid 1[78]\d\d W import$", lines[f"ok  meter at {site.meter.url}"])  # 1800 W
+    assert {uid: unit.command for uid, unit in site.plant.units.items()} == before  # reads only
+
+    path.write_text(tomlkit.dumps({"buses": [{"url": site.gateway.url, "units": [{"id": 1}, {"id": 2}]}]}))
+    code, out, _ = await smartsofar("config", "check", str(path), "--probe")
+    assert code == 0 and out.count("\n  ok ") == 2
+
+    path.write_text(tomlkit.dumps({"buses": [{"url": f"tcp://127.0.0.1:{free_port()}", "units": [{"id": 1}]}]}))
+    code, out, _ = await smartsofar("config", "check", str(path), "--probe")  # nothing listens there
+    assert code == 1 and "NO  unit 1" in out and "the gateway's address right?" in out
 
 
 async def test_history_survives_kill_9(site: Site, tmp_path: Path) -> None:
