@@ -1,8 +1,8 @@
 """Checking a configuration against the hardware: does every configured unit and the meter answer?
 
 ``smartsofar config check FILE --probe`` runs it while wiring a site up. It only reads (running data and
-identity of each unit, one meter sample) and never commands a unit. (On a USB adapter the service should be
-stopped first: two programs on one RS485 line garble each other's frames.) A part that does not answer gets a
+identity of each unit, one meter sample) and never commands a unit. (On a USB adapter the service must be
+stopped first: it holds the serial port locked.) A part that does not answer gets a
 hint at the usual causes.
 """
 
@@ -50,7 +50,8 @@ async def _probe_bus(bus_config: BusConfig) -> list[ProbeResult]:
     try:
         await bus.open()
     except BusUnavailableError as exc:
-        return [ProbeResult(part, False, f"{exc}: is the adapter plugged in, or the gateway's address right?")
+        return [ProbeResult(part, False, f"{exc}: is the adapter plugged in and free (not held by a running "
+                             "SmartSofar), or the gateway's address right?")
                 for part in parts]
     results = []
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from smartsofar.bus.client import Bus
+from smartsofar.errors import BusUnavailableError
 from smartsofar.sim.inverter_server import InverterBus, SerialLink
 from smartsofar.sim.plant import Plant
 from smartsofar.sofar.passive import PassiveCommand
@@ -70,3 +71,12 @@ async def test_cli_read_against_sim_inverter_on_its_own_pty() -> None:
         await sim.wait()
     assert read.returncode == 0
     assert json.loads(out)["soc_pct"] == 66
+
+
+async def test_a_serial_port_that_cannot_be_opened_says_why(pty_pair: tuple[str, str], tmp_path: Path) -> None:
+    _, client_end = pty_pair
+    with pytest.raises(BusUnavailableError, match="no such device"):
+        await Bus(f"serial://{tmp_path / 'ttyUSB9'}").open()
+    async with Bus(f"serial://{client_end}"):  # the service has the port ...
+        with pytest.raises(BusUnavailableError, match="in use by another program"):
+            await Bus(f"serial://{client_end}").open()  # ... so a second program cannot garble its frames

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TypeVar
 
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -111,7 +113,18 @@ class Bus:
         except (OSError, ModbusException) as exc:
             raise BusUnavailableError(f"cannot open {self.url}: {exc}") from None
         if not ok:
-            raise BusUnavailableError(f"cannot open {self.url}: no connection")
+            raise BusUnavailableError(f"cannot open {self.url}: {self._why_not_open()}")
+
+    def _why_not_open(self) -> str:
+        """pymodbus only says that it failed: for a serial port, find the usual reason."""
+        if self.url.kind == "tcp":
+            return "no connection"
+        path = Path(self.url.path)
+        if not path.exists():
+            return "no such device (is the adapter plugged in?)"
+        if not os.access(path, os.R_OK | os.W_OK):
+            return "permission denied (add the user to the dialout group)"
+        return "the port is in use by another program (it is locked while one has it open)"
 
     async def close(self) -> None:
         """Close the line."""
