@@ -95,21 +95,23 @@ class Service:
 
     async def stop(self) -> None:
         """Take the service down, the units last (shutdown action)."""
-        if self.context is not None:
-            self.context.closing.set()  # live streams end, so the web server can stop at once
-            await asyncio.sleep(2 * POLL_S)
-        if self.web is not None:
-            await self.web.stop()
-        for stopper in self.stoppers:
-            await stopper()
-        await cancel_and_wait(self.tasks)
-        if self.engine is not None:
-            await self.engine.runner.stop()
-            await self.engine.aclose()
-        if self.history is not None:
-            self.history.close()
-        log.info("SmartSofar stopped")
-        logging.getLogger().removeHandler(self.logs)
+        try:
+            if self.context is not None:
+                self.context.closing.set()  # live streams end, so the web server can stop at once
+                await asyncio.sleep(2 * POLL_S)
+            if self.web is not None:
+                await self.web.stop()
+            for stopper in self.stoppers:
+                await stopper()
+            await cancel_and_wait(self.tasks)
+        finally:  # the units' shutdown action runs whatever happened above
+            if self.engine is not None:
+                await self.engine.runner.stop()
+                await self.engine.aclose()
+            if self.history is not None:
+                self.history.close()
+            log.info("SmartSofar stopped")
+            logging.getLogger().removeHandler(self.logs)
 
 
 def _loopback(host: str) -> bool:

@@ -80,10 +80,12 @@ class EngineRunner:
             self._failures = 0
 
     async def stop(self) -> None:
-        """Stop the tasks, then run the shutdown action."""
-        await cancel_and_wait(self._tasks)
-        self._tasks.clear()
-        await self.site.shutdown()
+        """Stop the tasks, then run the shutdown action (even when this stop is itself cancelled)."""
+        try:
+            await cancel_and_wait(self._tasks)
+        finally:
+            self._tasks.clear()
+            await self.site.shutdown()
 
     @property
     def running(self) -> bool:

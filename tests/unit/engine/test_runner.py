@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Any, cast
 
+import pytest
+
 from smartsofar.engine.runner import EngineRunner
 
 
@@ -27,11 +29,17 @@ class CountingSite:
 
 
 class IdleMonitor:
+    def __init__(self, linger_s: float = 0.0) -> None:
+        self.linger_s = linger_s  # how long it takes to end once cancelled
+
     async def read_all(self) -> None:
         return None
 
     async def run(self) -> None:
-        await asyncio.Event().wait()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.shield(asyncio.sleep(self.linger_s))
 
 
 class Commands:
@@ -39,8 +47,8 @@ class Commands:
         self.wake = asyncio.Event()
 
 
-def runner_with(site: CountingSite, commands: Commands) -> EngineRunner:
-    return EngineRunner(cast(Any, site), cast(Any, IdleMonitor()), None, cast(Any, commands))
+def runner_with(site: CountingSite, commands: Commands, monitor: IdleMonitor | None = None) -> EngineRunner:
+    return EngineRunner(cast(Any, site), cast(Any, monitor or IdleMonitor()), None, cast(Any, commands))
 
 
 async def test_a_command_arriving_as_the_service_stops_does_not_keep_the_control_loop_alive() -> None:
@@ -70,3 +78,15 @@ async def test_the_loop_cycles_on_every_wake_up_and_at_least_once_a_second() -> 
     await runner.stop()
     assert woken == 5
     assert site.steps - first - woken >= 2  # no wake-ups, still a cycle a second
+
+
+async def test_the_shutdown_action_runs_even_when_the_stop_itself_is_cancelled() -> None:
+    site, commands = CountingSite(), Commands()
+    runner = runner_with(site, commands, IdleMonitor(linger_s=0.5))
+    await runner.start()
+    stopping = asyncio.create_task(runner.stop())
+    await asyncio.sleep(0.1)  # the monitor is still ending ...
+    stopping.cancel()  # ... when a deadline cancels the stop
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert site.shut_down  # the units were still told the shutdown action
