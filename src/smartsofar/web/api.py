@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from smartsofar import __version__
 from smartsofar.engine.snapshot import SiteSnapshot
 from smartsofar.errors import InvalidInputError
+from smartsofar.logbuffer import LEVELS
 from smartsofar.web.context import WebContext
 from smartsofar.web.settings import OPERATING_KEYS, SaveResult, catalogue
 
@@ -158,8 +159,8 @@ async def get_days(ctx: Ctx, first: date | None = None, last: date | None = None
 @read.get("/logs", summary="Recent log lines")
 async def get_logs(ctx: Ctx, level: str = "INFO",
                    limit: Annotated[int, Query(ge=1, le=2000)] = 500) -> list[dict[str, Any]]:
-    if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise InvalidInputError(f"level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    if level.upper() not in LEVELS:
+        raise InvalidInputError(f"level must be {', '.join(LEVELS[:-1])} or {LEVELS[-1]}, got {level!r}")
     return [r.to_json() for r in ctx.logs.recent(level, limit)]
 
 
