@@ -60,8 +60,12 @@ class UnitConfig(_Section):
                                    description="Auto mode keeps this much; manual mode may go down to the minimum")
     max_soc_pct: float = Field(100, ge=0, le=100, description="Never charge above this state of charge "
                                "(100: until the battery says it is full)")
-    dead_time_s: float = Field(1.0, ge=0, le=10, description="Seconds before a command starts to act")
-    ramp_w_per_s: float = Field(1000, gt=0, le=100_000, description="How fast the unit's power moves, W/s")
+    dead_time_s: float = Field(1.0, ge=0, le=10, description="Seconds before a command starts to act: the first "
+                               "guess while the unit's response is learned (or the fixed value)")
+    ramp_w_per_s: float = Field(1000, gt=0, le=100_000, description="How fast the unit's power moves, W/s: the "
+                                "first guess while the unit's response is learned (or the fixed value)")
+    learn_response: bool = Field(True, description="Learn the unit's dead time and ramp from what it does; off: "
+                                 "use dead_time_s and ramp_w_per_s as they are")
 
     @field_validator("id")
     @classmethod

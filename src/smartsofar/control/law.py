@@ -37,9 +37,10 @@ from typing import NamedTuple
 from smartsofar.config import ControlConfig
 
 ALPHA = 0.35  # share of a small residual taken into the base at once
+NOISE_W = 10.0  # a meter sample's own uncertainty (noise and the 10 W steps of the units' reports)
 BETA = 0.02  # share of a small residual taken into the slope (per second)
 MAX_SLOPE_W_PER_S = 200.0
-CAUSAL_S = 1.5  # a command acts about this long after the sample that asked for it (dead time + half a second)
+CAUSAL_S = 1.5  # by default a command acts this long after the sample that asked for it (dead time + half a second)
 MIN_HOLD_S = 2.0  # on a fast ramp, correct at most this often
 MAX_HOLD_S = 10.0
 RAMP_CHANGES = 3  # this many per-sample changes in a row, the same way and of a similar size, are a ramp.
@@ -106,15 +107,35 @@ class TrackingLaw:
             return None
         predicted = state.base_w + state.slope_w_per_s * dt
         residual = raw - predicted
+        if in_transition and battery_range_w is None:  # no range given: only a large step counts
+            if not (self.config.step_w > 0 and abs(residual) > self.config.step_w):
+                return None
+            state.base_w, state.base_t = raw, taken_at
+            return raw
         if in_transition and battery_range_w is not None:
+            # Only what no plausible battery power explains is news about the house.
             low, high = grid_w - battery_range_w[1], grid_w - battery_range_w[0]
-            residual = max(low - predicted, predicted - high, 0.0) * (1 if raw > predicted else -1)
-        large = self.config.step_w > 0 and abs(residual) > self.config.step_w
+            outside = max(low - predicted, predicted - high, 0.0) * (1 if raw > predicted else -1)
+            if self.config.step_w > 0 and abs(outside) > self.config.step_w:
+                state.base_w = predicted + outside  # the smallest change the sample shows: never overshoot
+                state.base_t = taken_at
+                return raw
+            if abs(residual) > self.jump_w:
+                # The plan may be off while the units move: take only what no plausible power explains.
+                state.base_w = predicted + ALPHA * outside
+                if residual * state.slope_w_per_s < 0 and abs(residual) > 1.5 * abs(state.slope_w_per_s):
+                    state.slope_w_per_s = 0.0  # the house lags the ramp: it ended or turned; stop leading it
+                if ramp and not state.slope_w_per_s:
+                    state.slope_w_per_s = max(-MAX_SLOPE_W_PER_S, min(MAX_SLOPE_W_PER_S, ramp))
+                return None
+            # A small residual the plan explains as well: the filter takes it as usual (ramps are followed).
+        large = not in_transition and self.config.step_w > 0 and abs(residual) > self.config.step_w
+        if ramp == 0.0 and abs(state.slope_w_per_s) > 1.0 and len(state.raws) > RAMP_CHANGES and (
+                max(w for _, w in state.raws) - min(w for _, w in state.raws) < self.jump_w):
+            state.slope_w_per_s *= 0.5  # the house stopped moving: so does the ramp
         if large or (abs(residual) > self.jump_w and not in_transition) or (ramp and not state.slope_w_per_s):
             state.base_w = raw
             state.slope_w_per_s = max(-MAX_SLOPE_W_PER_S, min(MAX_SLOPE_W_PER_S, ramp))
-        elif in_transition:
-            return None
         else:
             state.base_w = predicted + ALPHA * residual
             slope = state.slope_w_per_s + BETA * residual / dt
@@ -141,10 +162,12 @@ class TrackingLaw:
         return sum(rates) / len(rates)
 
     def decide(self, target_w: float, heading_w: float, clamp: tuple[float, float], now: float,
-               raw_base_w: float | None) -> LawDecision:
+               raw_base_w: float | None, causal_s: float = CAUSAL_S) -> LawDecision:
         """Whether to re-command the units, given where they are heading (``heading_w``, battery total).
 
-        ``clamp`` is the (lowest, highest) battery total the units and the rules allow now.
+        ``clamp`` is the (lowest, highest) battery total the units and the rules allow now; ``causal_s`` how
+        long after ``now`` a command would take effect (the units' dead time and half their ramp). A base set
+        aside during a transition is extrapolated along its slope from its own time.
         """
         state = self.state
         assert state.base_w is not None, "observe() a sample first"
@@ -153,7 +176,7 @@ class TrackingLaw:
         # Along a ramp, aim at where the house will be halfway to the next correction, so the error saws
         # around zero instead of lagging; on a fast ramp correct every MIN_HOLD_S, not on every sample.
         hold = min(MAX_HOLD_S, max(MIN_HOLD_S, cfg.step_w / abs(slope))) if slope else 0.0
-        ahead = state.base_w + slope * (CAUSAL_S + hold / 2)
+        ahead = state.base_w + slope * (causal_s + hold / 2)
         step = max(cfg.step_w, abs(slope) * MIN_HOLD_S)
         if heading_w:
             # Exported battery energy is lost twice (gone now, imported later); a watt imported while charging
@@ -166,7 +189,8 @@ class TrackingLaw:
         size = abs(error)
         if cfg.step_w and size >= step:
             return self._act(desired, "large change")
-        if size < max(cfg.deadband_w, 1.0):
+        if size < max(cfg.deadband_w, 1.0) or (slope and size < step):
+            # Within the deadband; or on a ramp, where the lead aims ahead and corrections come with the hold.
             state.error_ws, state.error_t = 0.0, None
             return LawDecision(state.base_w, desired, False, "within deadband")
         if state.error_t is None or (state.error_ws > 0) != (error > 0):

@@ -1,7 +1,9 @@
 """What one unit's battery power is expected to be over time, from the commands it accepted.
 
 A command acts after the unit's dead time, then the power ramps towards the new target at the unit's ramp
-rate. ``PowerPlan`` keeps that trajectory so the controller can ask what the unit delivered while the
+rate. Both may differ by direction: ``dead_time_s`` / ``ramp_w_per_s`` apply when the power goes up (towards
+charging), ``down_dead_time_s`` / ``down_ramp_w_per_s`` (when set) when it goes down. ``PowerPlan`` keeps
+that trajectory so the controller can ask what the unit delivered while the
 meter averaged a second (``mean_w``), where it is heading (``final_w``) and when it gets there
 (``settled_at``). When a unit reports something else (full, flat, derated, a lost command) the plan is
 re-based on the report (``rebase``), so the controller never winds up on power that is not there.
@@ -20,6 +22,8 @@ class PowerPlan:
 
     dead_time_s: float = 1.0
     ramp_w_per_s: float = 1000.0
+    down_dead_time_s: float | None = None  # None: as up
+    down_ramp_w_per_s: float | None = None
     anchor_t: float = 0.0  # time at which the power was anchor_w ...
     anchor_w: float = 0.0
     target_w: float = 0.0  # ... and heading for target_w
@@ -32,7 +36,9 @@ class PowerPlan:
 
     def command(self, now: float, target_w: float) -> None:
         """The unit accepted a command at ``now``: it acts after the dead time."""
-        effective = now + self.dead_time_s
+        down = target_w < self.final_w
+        dead = self.down_dead_time_s if down and self.down_dead_time_s is not None else self.dead_time_s
+        effective = now + dead
         self.pending = [p for p in self.pending if p[0] < effective]
         self.pending.append((effective, target_w))
 
@@ -46,7 +52,7 @@ class PowerPlan:
     def settled_at(self) -> float:
         """When the power stops moving (given what it was told so far)."""
         t, w, target = self._fold_all()
-        return t + abs(target - w) / self.ramp_w_per_s
+        return t + abs(target - w) / self._ramp(w, target)
 
     @property
     def steady(self) -> bool:
@@ -134,13 +140,18 @@ class PowerPlan:
             target = nxt
         return t, w, target
 
+    def _ramp(self, w0: float, target: float) -> float:
+        if target < w0 and self.down_ramp_w_per_s is not None:
+            return self.down_ramp_w_per_s
+        return self.ramp_w_per_s
+
     def _ramped(self, w0: float, target: float, dt: float) -> float:
-        step = self.ramp_w_per_s * max(dt, 0.0)
+        step = self._ramp(w0, target) * max(dt, 0.0)
         return min(target, w0 + step) if target > w0 else max(target, w0 - step)
 
     def _energy(self, w0: float, target: float, a: float, b: float) -> float:
         """Integral of the ramp-then-hold power from a to b (seconds after the piece started)."""
-        reach = abs(target - w0) / self.ramp_w_per_s
+        reach = abs(target - w0) / self._ramp(w0, target)
         energy = 0.0
         if a < reach:
             e = min(b, reach)

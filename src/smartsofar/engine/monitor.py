@@ -4,15 +4,23 @@ A unit that is offline is tried every ``OFFLINE_RETRY_S`` instead, so a dead uni
 with timeouts. Each unit's identity (serial, firmware) and battery settings are read once, after its first
 good reading. A change in a unit's fault or alert bits becomes an event (raised / cleared), logged once.
 
+While a command settles (the unit's response learner has an episode open), the unit's battery power alone
+(one register, 0x020D) is read every ``FAST_READ_S`` (``SETTLED_READ_S`` once the response is learned), so
+its dead time and ramp can be measured; the control loop wakes this task when it sends such a command.
+Each reading is timed at the midpoint of its request.
+
 ``read_due`` is what both the real-time task (``run``) and the accelerated simulation call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 
 from smartsofar.bus.client import LinkHealth
+from smartsofar.control.response import LEARNED_AFTER
 from smartsofar.engine.site import Site
 from smartsofar.engine.units import UnitRuntime
 from smartsofar.errors import DeviceError
@@ -21,6 +29,8 @@ from smartsofar.sofar.register_map import UnitReading
 log = logging.getLogger(__name__)
 OFFLINE_RETRY_S = 30.0
 IDENTITY_RETRY_S = 60.0
+FAST_READ_S = 0.4
+SETTLED_READ_S = 1.0
 
 
 class UnitMonitor:
@@ -31,6 +41,9 @@ class UnitMonitor:
         self.interval_s = site.control.unit_read_interval_s
         self._next_read: dict[int, float] = {}
         self._next_identity: dict[int, float] = {}
+        self._next_power: dict[int, float] = {}
+        self._episode_seen: dict[int, float] = {}
+        self._episodes = 0
 
     def schedule(self, now: float) -> None:
         """Spread the first reads over one interval (the caller reads every unit once at start)."""
@@ -51,6 +64,9 @@ class UnitMonitor:
             if now >= self._next_read.get(rt.unit_id, 0.0):
                 await self.read_unit(rt)
                 done += 1
+            elif rt.response.wants_readings() and now >= self._next_power.get(rt.unit_id, math.inf):
+                await self.read_power(rt)
+                done += 1
             if rt.reading is not None and rt.info is None and now >= self._next_identity.get(rt.unit_id, 0.0):
                 await self.read_identity(rt)
         return done
@@ -60,6 +76,7 @@ class UnitMonitor:
 
         A unit the bus already sees as offline gets a single attempt: it should not hold the line for long.
         """
+        asked = self.site.clock()
         try:
             reading = await rt.port.read(0 if rt.port.health is LinkHealth.OFFLINE else None)
         except DeviceError as exc:
@@ -70,12 +87,41 @@ class UnitMonitor:
             return None
         now = self.site.clock()
         previous = rt.reading
-        note = rt.on_reading(reading, now)
+        note = rt.on_reading(reading, now, (asked + now) / 2)
         if note:
             log.info("%s %s", rt.config.label, note)
         self._compare_faults(rt, previous, reading)
         self._next_read[rt.unit_id] = now + self.interval_s
         return reading
+
+    def next_power_read_at(self) -> float | None:
+        """When the next short power read is due (None while no command is settling)."""
+        due = []
+        for rt in self.site.units:
+            episode = rt.response.episode
+            if episode is None:
+                continue
+            if self._episode_seen.get(rt.unit_id) != episode.t_cmd:
+                # A new command: its first reading lands at a phase that differs from one command to the next
+                # (a golden-ratio sequence), so that a transition shorter than the read interval is still seen
+                # across commands.
+                self._episode_seen[rt.unit_id] = episode.t_cmd
+                self._episodes += 1
+                self._next_power[rt.unit_id] = episode.t_cmd + (self._episodes * 0.618034 % 1.0) * FAST_READ_S
+            due.append(self._next_power[rt.unit_id])
+        return min(due, default=None)
+
+    async def read_power(self, rt: UnitRuntime) -> None:
+        """Read the battery power alone, for the response learner; a failure only waits for the next one."""
+        asked = self.site.clock()
+        interval = FAST_READ_S if rt.response.samples < LEARNED_AFTER else SETTLED_READ_S
+        self._next_power[rt.unit_id] = asked + interval
+        try:
+            power = await rt.port.read_power()
+        except DeviceError as exc:
+            log.debug("%s: power not read: %s", rt.config.label, exc)
+            return
+        rt.on_power(power, (asked + self.site.clock()) / 2)
 
     async def read_identity(self, rt: UnitRuntime) -> None:
         """Serial number, versions and battery settings, once per unit."""
@@ -107,8 +153,13 @@ class UnitMonitor:
 
     async def run(self) -> None:
         """Real time: read forever, sleeping until the next unit is due."""
+        wake = self.site.unit_reads_wanted
         while True:
             now = self.site.clock()
+            wake.clear()
             await self.read_due(now)
-            upcoming = min(self._next_read.values(), default=now + self.interval_s)
-            await asyncio.sleep(min(max(upcoming - self.site.clock(), 0.05), self.interval_s))
+            upcoming = min([*self._next_read.values(), *[t for t in [self.next_power_read_at()] if t is not None]],
+                           default=now + self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(max(upcoming - self.site.clock(), 0.05), self.interval_s)):
+                    await wake.wait()

@@ -19,6 +19,7 @@ Per cycle:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -87,6 +88,7 @@ class Site:
         self._last_decision: Decision | None = None
         self._snapshot: SiteSnapshot | None = None
         self.keep_snapshots = False  # the service keeps Topic.latest current for its adapters
+        self.unit_reads_wanted = asyncio.Event()  # set when a command opens a response episode: read it soon
 
     def unit(self, unit_id: int) -> UnitRuntime:
         """A unit by slave id (KeyError if there is none)."""
@@ -205,7 +207,8 @@ class Site:
         low, high = grid_limits(base, self.control)
         rooms = [rt.room for rt in available if rt.room is not None]
         clamp = (max(low, -sum(r.discharge_w for r in rooms)), min(high, sum(r.charge_w for r in rooms)))
-        decision = self.law.decide(float(self.mode.target_w), heading, clamp, now, raw)
+        dead = sum(rt.plan.nominal.dead_time_s for rt in available) / len(available)
+        decision = self.law.decide(float(self.mode.target_w), heading, clamp, now, raw, dead + 0.5)
         if not decision.act:
             return self._hold(available, setpoints, "ok", "holding the grid at the target", decision.reason,
                               sample.power_w, decision.base_w)
@@ -275,6 +278,8 @@ class Site:
                       {"command": command.describe(), "result": "no_answer", "error": str(exc)})
             return False
         rt.on_status(command, status, now)
+        if rt.response.wants_readings():
+            self.unit_reads_wanted.set()
         self.commands_sent += status.accepted
         if not status.accepted:
             log.warning("%s refused %s: %s", rt.config.label, command.describe(), status.message)

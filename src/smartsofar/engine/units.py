@@ -4,9 +4,12 @@
 accelerated simulation). ``UnitRuntime`` keeps the unit's state between cycles and turns readings and
 command replies into facts the safety rules use:
 
-- a reading is compared with the unit's ``PowerPlan``; once the plan has settled, a report that differs
-  re-bases the plan (the controller never winds up on power that is not there). A unit that delivers less
-  than asked in the same direction is capped at what it delivers for a while, so others take the rest; a
+- every accepted command and every reported battery power feed the unit's ``ResponseLearner``, which
+  learns how fast the unit follows; the unit's ``PowerEnvelope`` plans with what it learned;
+- a reading is compared with the unit's ``PowerEnvelope``; only once even the slowest plausible response
+  has settled (so a slow unit is never taken for a capped one), a report that differs re-bases the plan
+  (the controller never winds up on power that is not there). A unit that delivers less than asked in the
+  same direction is capped at what it delivers for a while, so others take the rest; a
   unit that is idle when it should not be (a command lost, passive mode lapsed) is sent its setpoint again;
 - the battery-full / battery-flat flags of a status word stop that direction until the SoC has moved or
   some minutes have passed;
@@ -23,7 +26,8 @@ from typing import Protocol
 from smartsofar.bus.client import LinkHealth
 from smartsofar.config import UnitConfig
 from smartsofar.control.allocation import UnitRoom
-from smartsofar.control.model import PowerPlan
+from smartsofar.control.envelope import PowerEnvelope
+from smartsofar.control.response import Response, ResponseLearner
 from smartsofar.control.safety import SocGates, UnitCondition
 from smartsofar.sofar.device_info import UnitInfo, UnitSettings
 from smartsofar.sofar.passive import CommandResult, PassiveCommand, StatusWord
@@ -51,6 +55,9 @@ class UnitPort(Protocol):
     async def read(self, retries: int | None = None) -> UnitReading:
         """The bulk read of running data (``retries`` overrides the bus's)."""
 
+    async def read_power(self) -> float:
+        """Only the battery power (0x020D), W charge positive: a short read while a command settles."""
+
     async def read_settings(self) -> UnitSettings:
         """The battery settings block."""
 
@@ -72,7 +79,8 @@ class UnitRuntime:
     port: UnitPort
     bus_label: str
     position: int
-    plan: PowerPlan = field(default_factory=PowerPlan)
+    response: ResponseLearner = field(init=False)
+    plan: PowerEnvelope = field(init=False)
     setpoint_w: int | None = None  # the last power it accepted; None = unknown, send again
     reading: UnitReading | None = None
     read_at: float | None = None
@@ -97,10 +105,24 @@ class UnitRuntime:
     room_key: tuple[object, ...] | None = None  # what ``room`` was computed from
     room_valid_until: float = -math.inf
     commands_sent: int = 0
+    _response_version: int = field(init=False, default=-1)
 
     def __post_init__(self) -> None:
-        self.plan.dead_time_s = self.config.dead_time_s
-        self.plan.ramp_w_per_s = self.config.ramp_w_per_s
+        self.response = ResponseLearner(Response(self.config.dead_time_s, self.config.ramp_w_per_s),
+                                        fixed=not self.config.learn_response)
+        self.plan = PowerEnvelope(self.response.bounds())
+        self._response_version = self.response.version
+
+    def adopt_response(self) -> None:
+        """Plan with the learner's latest estimate (after it learned, or after a saved one was loaded)."""
+        if self.response.version != self._response_version:
+            self._response_version = self.response.version
+            self.plan.set_bounds(self.response.bounds())
+
+    def on_power(self, power_w: float, measured_at: float) -> None:
+        """A reported battery power (from a short or a full read): what the response learner needs."""
+        self.response.on_power(measured_at, power_w)
+        self.adopt_response()
 
     @property
     def unit_id(self) -> int:
@@ -180,27 +202,30 @@ class UnitRuntime:
         if went:
             # Unknown from now on: it counts as part of the house until it is read again.
             self.plan.rebase(now, 0.0)
+            self.response.on_lost()
             self.setpoint_w = None
             self.reading = None
         return went or back
 
     # --- what the unit reports ------------------------------------------------------------------------------
 
-    def on_reading(self, reading: UnitReading, now: float) -> str | None:
+    def on_reading(self, reading: UnitReading, now: float, measured_at: float | None = None) -> str | None:
         """Take a reading; a note for the log when it taught something."""
         self.reading, self.read_at, self.read_error = reading, now, None
         self.version += 1
         reported = reading.battery_w
+        self.on_power(reported, now if measured_at is None else measured_at)
         if self.setpoint_w is None:
             self.plan.rebase(now, reported)
             return None
         if self.plan.settled_at() > now - 1.0:
-            return None  # still moving: nothing to compare yet
+            return None  # may still be moving (the slowest plausible response has not arrived): too early
         expected = self.plan.power_at(now)
         if abs(reported - expected) <= max(REPORT_TOLERANCE_W, 0.1 * abs(expected)):
             self.refreshes = 0
             return None
         self.plan.rebase(now, reported)
+        self.response.on_lost()
         shortfall = expected * reported >= 0 and abs(reported) < abs(expected)
         idle = abs(reported) < REPORT_TOLERANCE_W
         explained = (expected > 0 and (self.full_flag is not None or reading.soc_pct >= 99)) or (
@@ -248,8 +273,11 @@ class UnitRuntime:
             target = command.battery_w
             blocked = (target > 0 and status.battery_full) or (target < 0 and status.battery_flat)
             self.setpoint_w = target
-            self.plan.command(now, 0.0 if blocked else float(target))
+            goal = 0.0 if blocked else float(target)
+            self.response.on_command(now, self.plan.power_at(now), goal, self.plan.steady)
+            self.plan.command(now, goal)
             return
+        self.response.on_lost()
         self.setpoint_w = None
         if status.result is CommandResult.INVALID_MODE:
             self.passive_refused_at = now

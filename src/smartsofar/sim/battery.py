@@ -6,6 +6,7 @@ time behind the Modbus simulator and in accelerated time inside the control simu
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from smartsofar.sofar.passive import PassiveCommand, StatusWord
@@ -25,6 +26,7 @@ class BatterySpec:
     ramp_w_per_s: float = 1000.0
     min_soc_pct: float = 5.0  # the BMS's flat point (depth of discharge)
     efficiency: float = 0.95  # one way
+    report_lag_s: float = 0.0  # the battery power the registers report trails the real one by this much
 
 
 @dataclass(slots=True)
@@ -47,6 +49,7 @@ class SimUnit:
     inverter_temp_c: float = 30.0
     cycles: int = 12
     switching_until: float = 0.0  # checking state after leaving standby
+    _history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=64))  # (t, power) for the lag
 
     @property
     def in_fault(self) -> bool:
@@ -125,6 +128,24 @@ class SimUnit:
             self.target_w = self.power_w + grid_import_w - self.command.power_w
         self._ramp(t, now)
         self.last_advance = now
+        if self.spec.report_lag_s > 0:
+            self._history.append((now, self.power_w))
+
+    def reported_power_w(self, now: float) -> float:
+        """The battery power the unit's registers show at ``now``: the real one, ``report_lag_s`` ago."""
+        lag = self.spec.report_lag_s
+        if lag <= 0 or not self._history:
+            return self.power_w
+        when = now - lag
+        previous: tuple[float, float] | None = None
+        for t, w in reversed(self._history):
+            if t <= when:
+                if previous is None:
+                    return w
+                t1, w1 = previous
+                return w + (w1 - w) * (when - t) / (t1 - t) if t1 > t else w
+            previous = (t, w)
+        return self._history[0][1]
 
     def _ramp(self, start: float, end: float) -> None:
         """Ramp towards the (limited) target from ``start`` to ``end``, integrating energy exactly."""

@@ -48,6 +48,11 @@ class PlantUnitPort:
         now = self._answer()
         return decode_running_data(self.plant.unit_registers(self.unit_id, now))
 
+    async def read_power(self) -> float:
+        """0x020D alone, at its 10 W resolution."""
+        now = self._answer()
+        return float(round(self.plant.units[self.unit_id].reported_power_w(now) / 10) * 10)
+
     async def read_settings(self) -> UnitSettings:
         """The settings block."""
         self._answer()

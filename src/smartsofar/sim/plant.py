@@ -8,7 +8,7 @@ simulation drives the same class with its own clock. Grid power is import positi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from smartsofar.sim.battery import BatterySpec, SimUnit
 from smartsofar.sim.household import DAY_S, ConstantHousehold, Household
@@ -23,9 +23,13 @@ class Plant:
 
     def __init__(self, household: Household | None = None, unit_ids: Iterable[int] = (1,), *,
                  spec: BatterySpec | None = None, soc_pct: float = 50.0, clock: Clock = time.monotonic,
-                 day_start_s: float = 12 * 3600, speed: float = 1.0) -> None:
+                 day_start_s: float = 12 * 3600, speed: float = 1.0,
+                 specs: Mapping[int, BatterySpec] | None = None) -> None:
+        """``specs`` gives some units their own spec (a slower unit, say); the others get ``spec``."""
         self.household: Household = household or ConstantHousehold()
-        self.units: dict[int, SimUnit] = {uid: SimUnit(spec or BatterySpec(), soc_pct) for uid in unit_ids}
+        specs = specs or {}
+        self.units: dict[int, SimUnit] = {uid: SimUnit(specs.get(uid) or spec or BatterySpec(), soc_pct)
+                                          for uid in unit_ids}
         self.clock = clock
         self.speed = speed
         self._t0 = clock()
@@ -68,20 +72,21 @@ class Plant:
         unit = self.units[unit_id]
         load = self.load_w(now)
         pv = self.pv_w(now)
+        reported = unit.reported_power_w(now)
         volts = 230.0 + 2.0 * (unit_id % 3)
         values: dict[str, float] = {
             "running_state": unit.running_state(now),
             "fault_word_1": unit.fault_word_1,
             "grid_a_v": volts, "grid_b_v": 0, "grid_c_v": 0,
-            "grid_a_a": -unit.power_w / volts,
+            "grid_a_a": -reported / volts,
             "grid_hz": 50.0,
-            "battery_w": unit.power_w,
-            "battery_a": unit.power_w / unit.battery_v,
+            "battery_w": reported,
+            "battery_a": reported / unit.battery_v,
             "soc_pct": round(unit.soc_pct),
             "battery_temp_c": round(unit.battery_temp_c),
             "grid_feed_w": -grid,
             "load_w": max(0.0, load),
-            "inverter_w": -unit.power_w,
+            "inverter_w": -reported,
             "pv_w": max(0.0, pv),
             "pv_today_wh": 0.0,
             "export_today_wh": 0.0,
@@ -91,7 +96,7 @@ class Plant:
             "inverter_temp_c": round(unit.inverter_temp_c),
             "heatsink_temp_c": round(unit.inverter_temp_c - 3),
             "country_code": 11,
-            "grid_r_v": volts, "grid_r_a": abs(unit.power_w) / volts,
+            "grid_r_v": volts, "grid_r_a": abs(reported) / volts,
         }
         registers = encode_running_data(values)
         registers[0x020E - 0x0200] = round(unit.battery_v * 100)  # field firmware: 0.01 V

@@ -6,16 +6,29 @@ accounted: the meter publishes that second's mean grid power (± noise), and the
 energy, what the house would have drawn with no battery, and what the zero-latency oracle achieves.
 
 ``smartsofar`` is the real engine (``Site``, ``UnitMonitor``, ``MeterPoller``) on in-process ports, the
-same code as the service. ``seed-v1`` is SmartSofar v1's loop, kept as a baseline (``sim.seed_v1``).
+same code as the service. ``seed-v1`` is SmartSofar v1's loop, kept as a baseline (``sim.seed_v1``); the
+reference laws (an OpenDTU-style limiter, a meter-driven predictor that knows the plant, and perfect
+sensing) are in ``sim.references``.
+
+The plant need not match what the controller is told: ``Scenario.plant`` gives each unit its own true dead
+time, ramp and report lag (the registers trail the real power), while the controller starts from the
+configured unit (``Scenario.unit``) and has to learn. The engine polls the meter ``meter_phase_s`` after
+the meter publishes each second.
 
 Metrics (the JSON keys): ``import_kwh``, ``export_kwh``; ``none_*`` with no battery; ``oracle_*`` for the
 oracle; ``capture`` = (none - controller) / (none - oracle) on import + export; ``mean_abs_error_w`` =
 mean |grid - target| over the seconds where the oracle was not saturated; ``max_excursion_w`` the largest
-|grid - target| in those seconds; ``commands_per_hour`` the accepted 0x42 writes to all units.
+|grid - target| in those seconds; ``commands_per_hour`` the accepted 0x42 writes to all units;
+``sign_flips_per_min`` how often the commanded battery total turns from charge to discharge or back;
+``settle_max_s`` the longest time any step of the house (a change of at least ``STEP_EVENT_W`` in one
+second that the units could follow) took until the grid stayed within ``SETTLED_W`` of the target for
+``SETTLED_FOR_S``, and ``unsettled_steps`` how many such steps did not settle within ``SETTLE_LIMIT_S``
+(steps interrupted by the next one are not counted either way).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,6 +48,55 @@ from smartsofar.sim.plant import Plant
 from smartsofar.sim.seed_v1 import run_seed_v1
 
 CONTROLLERS = ("smartsofar", "seed-v1")
+STEP_EVENT_W = 200.0
+SETTLED_W = 50.0
+SETTLED_FOR_S = 5
+SETTLE_LIMIT_S = 120.0
+FLIP_DEADBAND_W = 50.0  # a commanded total within this of zero has no sign
+
+
+@dataclass(slots=True)
+class StepWatch:
+    """Settle times of the house's steps, and sign flips of the commanded total."""
+
+    target_w: float
+    open_at: int | None = None
+    within: int = 0
+    unsettled: int = 0
+    settle_times: list[float] = field(default_factory=list)
+    sign: int = 0
+    flips: int = 0
+    _last_base: float | None = None
+
+    def second(self, t: int, base_w: float, grid_w: float, saturated: bool, commanded_w: float) -> None:
+        """One second: the house's power, the grid, whether the oracle was saturated, the commanded total."""
+        sign = 0 if abs(commanded_w) < FLIP_DEADBAND_W else (1 if commanded_w > 0 else -1)
+        if sign and self.sign and sign != self.sign:
+            self.flips += 1
+        self.sign = sign or self.sign
+        step = self._last_base is not None and abs(base_w - self._last_base) >= STEP_EVENT_W
+        self._last_base = base_w
+        if step:
+            self.open_at, self.within = (None if saturated else t), 0  # a new step interrupts the last one
+            return
+        if self.open_at is None:
+            return
+        if saturated:
+            self.open_at = None  # the units could not follow this one: it says nothing of the controller
+            return
+        self.within = self.within + 1 if abs(grid_w - self.target_w) <= SETTLED_W else 0
+        if self.within >= SETTLED_FOR_S:
+            self.settle_times.append(t - SETTLED_FOR_S + 1 - self.open_at)
+            self.open_at = None
+        elif t - self.open_at > SETTLE_LIMIT_S:
+            self.unsettled += 1
+            self.open_at = None
+
+    def result(self, minutes: float) -> dict[str, float]:
+        """The figures."""
+        return {"sign_flips_per_min": round(self.flips / minutes, 3) if minutes else 0.0,
+                "settle_max_s": max(self.settle_times, default=0.0), "settled_steps": len(self.settle_times),
+                "unsettled_steps": self.unsettled}
 
 
 @dataclass(slots=True)
@@ -107,6 +169,18 @@ class Scenario:
     duration_s: float = DAY_S
     noise_w: float = 5.0
     seed: int = 11
+    plant: list[BatterySpec] | None = None  # each unit's true response; None: what ``unit`` says
+    meter_phase_s: float = 0.1  # the engine polls the meter this long after it publishes a second
+
+    def plant_specs(self) -> list[BatterySpec]:
+        """Each unit's true spec."""
+        if self.plant is not None:
+            return list(self.plant)
+        unit = self.unit
+        spec = BatterySpec(capacity_wh=unit.capacity_wh, max_charge_w=unit.max_charge_w,
+                           max_discharge_w=unit.max_discharge_w, dead_time_s=unit.dead_time_s,
+                           ramp_w_per_s=unit.ramp_w_per_s)
+        return [spec] * self.units
 
     def unit_configs(self) -> list[UnitConfig]:
         """One config per unit, ids 1..N, from the template."""
@@ -121,11 +195,13 @@ class Simulation:
         self.t = 0.0
         self.end = scenario.duration_s
         unit = scenario.unit
-        spec = BatterySpec(capacity_wh=unit.capacity_wh, max_charge_w=unit.max_charge_w,
-                           max_discharge_w=unit.max_discharge_w, dead_time_s=unit.dead_time_s,
-                           ramp_w_per_s=unit.ramp_w_per_s)
-        self.plant = Plant(scenario.household, range(1, scenario.units + 1), spec=spec, soc_pct=scenario.soc_pct,
-                           clock=self.now, day_start_s=scenario.start_s)
+        specs = scenario.plant_specs()
+        if len(specs) != scenario.units:
+            raise ValueError(f"{len(specs)} plant specs for {scenario.units} units")
+        spec = specs[0]
+        self.plant = Plant(scenario.household, range(1, scenario.units + 1), soc_pct=scenario.soc_pct,
+                           clock=self.now, day_start_s=scenario.start_s,
+                           specs={i + 1: sp for i, sp in enumerate(specs)})
         self.plant.advance(0.0)
         self.meter = SecondMeter(noise_w=scenario.noise_w, seed=scenario.seed)
         self.ports = {uid: PlantUnitPort(self.plant, uid) for uid in self.plant.units}
@@ -134,6 +210,9 @@ class Simulation:
                                             unit.max_discharge_w, floor, unit.max_soc_pct, spec.efficiency)
                               for _ in range(scenario.units)], scenario.control.target_w)
         self.metrics = Metrics(scenario.control.target_w)
+        self.steps = StepWatch(scenario.control.target_w)
+        self.battery_w = 0.0  # the true battery total over the last accounted second
+        self.base_w = 0.0  # the true house power (load - PV) over the last accounted second
         self._next_second = 1.0
         self._battery_wh = 0.0
         self._pv_end: float | None = None  # PV at the end of the last accounted second
@@ -171,10 +250,12 @@ class Simulation:
         self._pv_end = pv_end
         base = household.load_w(start) - (pv_start + pv_end) / 2
         grid = base + battery_w
-        self.grid_w = grid
+        self.grid_w, self.battery_w, self.base_w = grid, battery_w, base
         self.meter.publish(grid, t)
         oracle_grid, saturated = self.oracle.second(base)
         self.metrics.add(grid, base, oracle_grid, saturated)
+        commanded = sum(float(u.command.battery_w) for u in plant.units.values() if u.command.kind != "auto")
+        self.steps.second(int(t), base, grid, saturated, commanded)
         for callback in self.on_second:
             callback(t)
 
@@ -195,14 +276,28 @@ def build_site(sim: Simulation, control: ControlConfig, mode: ModeState) -> tupl
 
 async def drive(sim: Simulation, site: Site, monitor: UnitMonitor, poller: MeterPoller,
                 until_s: float | None = None) -> None:
-    """``engine.runner``'s schedule in simulated time: each second a meter poll, the units due for a read,
-    one control cycle."""
+    """``engine.runner``'s schedule in simulated time: a meter poll ``meter_phase_s`` after each second the
+    meter publishes, then the units due for a read and one control cycle; short power reads in between
+    while a command settles."""
     end = sim.end if until_s is None else min(until_s, sim.end)
+    next_poll = math.floor(sim.t) + sim.scenario.meter_phase_s
+    if next_poll < sim.t:
+        next_poll += 1.0
     while sim.t < end:
+        power_read = monitor.next_power_read_at()
+        if power_read is not None and power_read < next_poll:
+            await sim.sleep(max(0.0, power_read - sim.t))
+            if sim.t >= end:
+                break
+            await monitor.read_due(sim.t)
+            continue
+        await sim.sleep(next_poll - sim.t)
+        next_poll += 1.0
+        if sim.t >= end:
+            break
         await poller.poll_once()
         await monitor.read_due(sim.t)
         await site.step(sim.t)
-        await sim.sleep(1.0)
 
 
 async def run_smartsofar(sim: Simulation) -> None:
@@ -229,5 +324,6 @@ async def simulate(scenario: Scenario, controller: str = "smartsofar") -> dict[s
     out: dict[str, Any] = {"controller": controller, "units": scenario.units, "soc_pct": scenario.soc_pct,
                            "simulated_h": round(sim.metrics.seconds / 3600, 2)}
     out.update(sim.metrics.result(sim.commands))
+    out.update(sim.steps.result(sim.metrics.seconds / 60))
     out["wall_s"] = round(wall, 2)
     return out

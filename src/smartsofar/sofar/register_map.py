@@ -105,7 +105,16 @@ RUNNING_DATA: tuple[Register, ...] = (
 
 BLOCK_START = 0x0200
 BLOCK_COUNT = 0x0256 - BLOCK_START  # 86 registers, one 0x03 read per unit
+BATTERY_POWER_ADDRESS = 0x020D  # battery power alone: the short read while a command settles
 BATTERY_V_MILLI_THRESHOLD = 1000  # raw >= this means the firmware sends 0.01 V, not the PDF's 0.1 V
+
+
+def decode_battery_power(registers: Sequence[int]) -> float:
+    """0x020D read on its own: battery power, W, charge positive (signed, 10 W per step)."""
+    if len(registers) != 1:
+        raise ProtocolError(f"expected 1 register at 0x020D, got {len(registers)}")
+    raw = registers[0]
+    return float((raw - 0x10000 if raw >= 0x8000 else raw) * 10)
 
 
 def raw_value(registers: Sequence[int], row: Register) -> int:

@@ -20,7 +20,14 @@ from smartsofar.sofar.device_info import (
     decode_settings,
 )
 from smartsofar.sofar.passive import CommandResult, PassiveCommand, StatusWord
-from smartsofar.sofar.register_map import BLOCK_COUNT, BLOCK_START, UnitReading, decode_running_data
+from smartsofar.sofar.register_map import (
+    BATTERY_POWER_ADDRESS,
+    BLOCK_COUNT,
+    BLOCK_START,
+    UnitReading,
+    decode_battery_power,
+    decode_running_data,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,10 @@ class SofarUnit:
     async def read(self, retries: int | None = None) -> UnitReading:
         """All running data, 0x0200..0x0255, in one function-0x03 request."""
         return decode_running_data(await self.bus.read_holding(self.unit_id, BLOCK_START, BLOCK_COUNT, retries))
+
+    async def read_power(self) -> float:
+        """Battery power alone (0x020D), W charge positive: one short request with no retry."""
+        return decode_battery_power(await self.bus.read_holding(self.unit_id, BATTERY_POWER_ADDRESS, 1, 0))
 
     async def read_settings(self) -> UnitSettings:
         """The battery settings block (function 0x04 at 0x10B0)."""

@@ -1,0 +1,105 @@
+"""What one unit's battery power may be over time, when its response is known only within bounds.
+
+``PowerEnvelope`` keeps three ``PowerPlan`` trajectories of the same commands: the nominal one (the
+learned response, used for the expected power and the energy the meter saw) and the fastest and slowest
+responses still plausible. For one step the power at any instant is monotone in the dead time and the
+ramp, so the fast and slow trajectories bound every plausible one:
+
+- ``range_w`` is the lowest and highest power the unit may have had in a window: a meter sample that any
+  power in it explains is not taken as a change in the house;
+- ``moving_between`` is true while any plausible trajectory moves;
+- ``settled_at`` is when the slowest one arrives: before then, a reading that falls short is not a unit
+  that is capped or broken, only a slow one.
+
+Before a unit's response is learned the bounds span every plausible ME3000SP, so the controller never
+corrects a command that may still be on its way; as the response is learned they narrow, and the
+controller gets faster. Pure: times are passed in.
+"""
+
+from __future__ import annotations
+
+from smartsofar.control.model import PowerPlan
+from smartsofar.control.response import DirectedResponse, ResponseBounds
+
+
+def _configure(plan: PowerPlan, response: DirectedResponse) -> None:
+    plan.dead_time_s, plan.ramp_w_per_s = response.up.dead_time_s, max(response.up.ramp_w_per_s, 1.0)
+    plan.down_dead_time_s, plan.down_ramp_w_per_s = response.down.dead_time_s, max(response.down.ramp_w_per_s, 1.0)
+
+
+class PowerEnvelope:
+    """Nominal, fast and slow trajectories of one unit's battery power (W, charge positive)."""
+
+    __slots__ = ("fast", "nominal", "slow")
+
+    def __init__(self, bounds: ResponseBounds) -> None:
+        self.nominal = PowerPlan()
+        self.fast = PowerPlan()
+        self.slow = PowerPlan()
+        self.set_bounds(bounds)
+
+    @property
+    def plans(self) -> tuple[PowerPlan, PowerPlan, PowerPlan]:
+        """All three trajectories."""
+        return self.nominal, self.fast, self.slow
+
+    def set_bounds(self, bounds: ResponseBounds) -> None:
+        """A new estimate: it applies to commands from now on, and to the ramps under way."""
+        _configure(self.nominal, bounds.nominal)
+        _configure(self.fast, bounds.fast)
+        _configure(self.slow, bounds.slow)
+
+    @property
+    def anchor_t(self) -> float:
+        """The earliest time the trajectories are known from."""
+        return max(p.anchor_t for p in self.plans)
+
+    @property
+    def final_w(self) -> float:
+        """Where the unit ends up once everything it was told has taken effect."""
+        return self.nominal.final_w
+
+    @property
+    def steady(self) -> bool:
+        """True when no plausible trajectory moves any more."""
+        return all(p.steady for p in self.plans)
+
+    def command(self, now: float, target_w: float) -> None:
+        """The unit accepted a command at ``now``."""
+        for plan in self.plans:
+            plan.command(now, target_w)
+
+    def rebase(self, now: float, power_w: float) -> None:
+        """The unit reported ``power_w`` now and will stay there."""
+        for plan in self.plans:
+            plan.rebase(now, power_w)
+
+    def power_at(self, t: float) -> float:
+        """Expected (nominal) power at ``t``."""
+        return self.nominal.power_at(t)
+
+    def mean_w(self, t0: float, t1: float) -> float:
+        """Expected (nominal) mean power over [t0, t1]."""
+        return self.nominal.mean_w(t0, t1)
+
+    def range_w(self, t0: float, t1: float) -> tuple[float, float]:
+        """The lowest and highest power any plausible trajectory has in [t0, t1]."""
+        ranges = [p.range_w(t0, t1) for p in self.plans]
+        return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+    def moving_between(self, t0: float, t1: float, margin_s: float = 0.25) -> bool:
+        """True if any plausible trajectory moves anywhere in [t0, t1] (give or take ``margin_s``)."""
+        return any(p.moving_between(t0, t1, margin_s) for p in self.plans)
+
+    def settled_at(self) -> float:
+        """When the slowest plausible trajectory stops moving."""
+        return max(p.settled_at() for p in self.plans)
+
+    def nominal_settled_at(self) -> float:
+        """When the expected trajectory stops moving."""
+        return self.nominal.settled_at()
+
+    def forget_before(self, t: float) -> None:
+        """Fold what happened before ``t`` into each trajectory's anchor."""
+        for plan in self.plans:
+            plan.forget_before(t)
