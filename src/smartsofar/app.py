@@ -25,6 +25,7 @@ from smartsofar.meter.base import Meter, MeterOptions
 from smartsofar.meter.factory import DetectingMeter, open_meter
 from smartsofar.meter.poller import MeterPoller
 from smartsofar.sofar.unit import SofarUnit
+from smartsofar.storage.response_store import ResponseStore
 from smartsofar.storage.state_store import StateStore
 
 log = logging.getLogger(__name__)
@@ -100,5 +101,7 @@ async def build_engine(config: Config, data_dir: Path | None = None) -> Engine:
                 broadcasters=broadcasters)
     monitor = UnitMonitor(site)
     commands = SiteCommands(site, store)
-    runner = EngineRunner(site, monitor, poller, commands)
+    responses = ResponseStore(directory)
+    responses.load(runtimes)
+    runner = EngineRunner(site, monitor, poller, commands, responses)
     return Engine(config, site, monitor, poller, commands, runner, buses, meter)

@@ -14,6 +14,7 @@ from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.site import Site
 from smartsofar.engine.snapshot import Event
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.sim.battery import BatterySpec
 from smartsofar.sim.simulate import Scenario, Simulation, build_site, drive
 from smartsofar.storage.state_store import StateStore
 
@@ -65,11 +66,11 @@ class Rig:
 
 async def make_rig(house: ScriptedHouse, *, units: int = 2, soc: float = 50.0, control: ControlConfig | None = None,
                    unit: UnitConfig | None = None, mode: ModeState | None = None, data_dir: Path | None = None,
-                   duration_s: float = 3600.0) -> Rig:
+                   duration_s: float = 3600.0, plant: list[BatterySpec] | None = None) -> Rig:
     """Build a rig and read every unit once, as the service does at start."""
     control = control or ControlConfig()
     scenario = Scenario(house, units=units, soc_pct=soc, control=control, unit=unit or UnitConfig(id=1),
-                        start_s=0.0, duration_s=duration_s, noise_w=5.0)
+                        start_s=0.0, duration_s=duration_s, noise_w=5.0, plant=plant)
     sim = Simulation(scenario)
     store = StateStore(data_dir) if data_dir else None
     first = mode or ModeState(Mode.AUTO, target_w=control.target_w)

@@ -177,6 +177,7 @@ class ResponseLearner:
         self.history: dict[Direction, _History] = {d: _History() for d in DIRECTIONS}
         self.version = 0  # bumped whenever the estimate changes
         self._bounds: tuple[int, ResponseBounds] | None = None
+        self._summary: tuple[int, dict[str, Any]] | None = None
 
     # --- episodes -------------------------------------------------------------------------------------
 
@@ -195,9 +196,19 @@ class ResponseLearner:
         episode.points.append((now, power_w))
         tol = max(30.0, 0.06 * abs(episode.step_w))
         arrived = [p for p in episode.points[-2:] if abs(p[1] - episode.to_w) <= tol]
-        stopped = len(episode.points) >= 3 and max(w for _, w in episode.points[-3:]) - min(
-            w for _, w in episode.points[-3:]) <= 20.0 and now - episode.t_cmd > self.slow_settle_s(episode)
-        if len(arrived) == 2 or stopped or now - episode.t_cmd > MAX_EPISODE_S:
+        elapsed = now - episode.t_cmd
+        moved = abs(power_w - episode.from_w) > tol
+        stopped = moved and len(episode.points) >= 3 and max(w for _, w in episode.points[-3:]) - min(
+            w for _, w in episode.points[-3:]) <= 20.0 and elapsed > self.slow_settle_s(episode)
+        if moved and elapsed > self.slow_settle_s(episode) + 0.5 and not arrived and len(episode.points) >= 2 and abs(
+                episode.points[-1][1] - episode.points[-2][1]) > 20.0:
+            # Still moving when even the slowest response believed plausible should have arrived: it has become
+            # slower (a firmware update, say). Forget that direction, so the bounds widen until it is learned again.
+            self.history[episode.direction] = _History()
+            self.version += 1
+        # A unit that has not moved at all by twice the slowest plausible dead time will not (full, capped).
+        idle = not moved and elapsed > 2 * PLAUSIBLE_DEAD_S[1]
+        if len(arrived) == 2 or stopped or idle or elapsed > MAX_EPISODE_S:
             self._close()
 
     def on_lost(self) -> None:
@@ -334,6 +345,11 @@ class ResponseLearner:
 
     def summary(self) -> dict[str, Any]:
         """For people and the API: the nominal response, how many episodes it rests on, and per direction."""
+        if self._summary is None or self._summary[0] != self.version:
+            self._summary = (self.version, self._summarise())
+        return dict(self._summary[1])
+
+    def _summarise(self) -> dict[str, Any]:
         up, _ = self.estimate("up")
         down, _ = self.estimate("down")
         both = [up, down]

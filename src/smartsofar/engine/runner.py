@@ -3,7 +3,8 @@
 The control loop runs one ``Site.step`` after every meter poll and every command, and at least once a
 second, so a silent meter is noticed on time. A cycle that fails on a bug is logged and the next one starts
 afresh; heartbeats go out only at the end of a good cycle, so a controller stuck in failures lets the units
-lapse to standby by themselves. On stop, the configured shutdown action runs (standby by default).
+lapse to standby by themselves. On stop, the configured shutdown action runs (standby by default). The
+units' learned responses are saved now and then while they change, and on stop.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from smartsofar.engine.commands import SiteCommands
 from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.site import Site
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.storage.response_store import SAVE_EVERY_S, ResponseStore
 from smartsofar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,10 @@ MAX_CYCLE_GAP_S = 1.0
 class EngineRunner:
     """The site's tasks."""
 
-    def __init__(self, site: Site, monitor: UnitMonitor, poller: MeterPoller | None, commands: SiteCommands) -> None:
+    def __init__(self, site: Site, monitor: UnitMonitor, poller: MeterPoller | None, commands: SiteCommands,
+                 responses: ResponseStore | None = None) -> None:
         self.site = site
+        self.responses = responses
         self.monitor = monitor
         self.poller = poller
         self.commands = commands
@@ -53,6 +57,21 @@ class EngineRunner:
             self._tasks.append(asyncio.create_task(self.poller.run(), name="meter"))
         self._tasks.append(asyncio.create_task(self.monitor.run(), name="units"))
         self._tasks.append(asyncio.create_task(self._control_loop(), name="control"))
+        if self.responses is not None:
+            self._tasks.append(asyncio.create_task(self._keep_responses(self.responses), name="responses"))
+
+    async def _keep_responses(self, store: ResponseStore) -> None:
+        while True:
+            await asyncio.sleep(SAVE_EVERY_S)
+            self._save_responses(store)
+
+    def _save_responses(self, store: ResponseStore) -> None:
+        if not store.changed(self.site.units):
+            return
+        try:
+            store.save(self.site.units)
+        except OSError as exc:
+            log.warning("the units' learned responses could not be saved: %s", exc)
 
     @staticmethod
     async def _first_poll(poller: MeterPoller) -> None:
@@ -85,7 +104,11 @@ class EngineRunner:
             await cancel_and_wait(self._tasks)
         finally:
             self._tasks.clear()
-            await self.site.shutdown()
+            try:
+                await self.site.shutdown()
+            finally:
+                if self.responses is not None:
+                    self._save_responses(self.responses)
 
     @property
     def running(self) -> bool:

@@ -40,6 +40,7 @@ class UnitSnapshot:
     info: UnitInfo | None
     commands_sent: int
     link_counters: dict[str, int] = field(default_factory=dict)
+    response: dict[str, Any] = field(default_factory=dict)  # the learned dead time and ramp
 
     @property
     def battery_w(self) -> float | None:
@@ -68,6 +69,7 @@ class UnitSnapshot:
                 "serial": self.info.serial, "software_version": self.info.software_version,
                 "hardware_version": self.info.hardware_version},
             "commands_sent": self.commands_sent, "link_counters": dict(self.link_counters),
+            "response": dict(self.response),
         }
 
 

@@ -35,7 +35,8 @@ from smartsofar.sofar.register_map import UnitReading
 
 log = logging.getLogger(__name__)
 
-REPORT_TOLERANCE_W = 40.0  # 0x020D has 10 W steps, and a reading is not taken at an exact instant
+REPORT_TOLERANCE_W = 40.0
+REPORT_FRESH_S = 6.0  # a report this recent (a full read every 5 s) may confirm where a unit starts from  # 0x020D has 10 W steps, and a reading is not taken at an exact instant
 SHORTFALL_CAP_S = 120.0
 FLAG_HOLD_S = 600.0
 FLAG_SOC_MOVE_PCT = 2.0
@@ -106,6 +107,7 @@ class UnitRuntime:
     room_valid_until: float = -math.inf
     commands_sent: int = 0
     _response_version: int = field(init=False, default=-1)
+    last_power: tuple[float, float] | None = None  # (when, W) the unit last reported its battery power
 
     def __post_init__(self) -> None:
         self.response = ResponseLearner(Response(self.config.dead_time_s, self.config.ramp_w_per_s),
@@ -121,6 +123,7 @@ class UnitRuntime:
 
     def on_power(self, power_w: float, measured_at: float) -> None:
         """A reported battery power (from a short or a full read): what the response learner needs."""
+        self.last_power = (measured_at, power_w)
         self.response.on_power(measured_at, power_w)
         self.adopt_response()
 
@@ -274,7 +277,12 @@ class UnitRuntime:
             blocked = (target > 0 and status.battery_full) or (target < 0 and status.battery_flat)
             self.setpoint_w = target
             goal = 0.0 if blocked else float(target)
-            self.response.on_command(now, self.plan.power_at(now), goal, self.plan.steady)
+            start = self.plan.power_at(now)
+            # Learn only from a start the unit itself confirmed: a plan that is off (a unit slower than believed)
+            # would teach a wrong dead time.
+            confirmed = self.last_power is not None and now - self.last_power[0] <= REPORT_FRESH_S and abs(
+                self.last_power[1] - start) <= REPORT_TOLERANCE_W
+            self.response.on_command(now, start, goal, self.plan.steady and confirmed)
             self.plan.command(now, goal)
             return
         self.response.on_lost()

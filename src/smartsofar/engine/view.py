@@ -27,7 +27,7 @@ def unit_snapshot(rt: UnitRuntime, now: float) -> UnitSnapshot:
         reading=rt.reading, reading_age_s=None if rt.read_at is None else now - rt.read_at,
         status=rt.status, last_command=rt.last_command.describe() if rt.last_command else None,
         last_command_age_s=None if rt.last_command is None else now - rt.last_command_at,
-        info=rt.info, commands_sent=rt.commands_sent, link_counters=counters)
+        info=rt.info, commands_sent=rt.commands_sent, link_counters=counters, response=rt.response.summary())
 
 
 def meter_snapshot(poller: MeterPoller, now: float) -> MeterSnapshot:

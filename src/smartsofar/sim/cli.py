@@ -7,6 +7,7 @@ import sys
 from urllib.parse import urlsplit
 
 from smartsofar.errors import ConfigError, InvalidInputError
+from smartsofar.sim.battery import BatterySpec
 from smartsofar.sim.household import DayProfile, Household
 from smartsofar.sim.inverter_server import BusFaults, InverterBus, SerialLink, serve_tcp
 from smartsofar.sim.plant import Plant
@@ -30,6 +31,8 @@ def add_sim_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     sim.add_argument("--offline", default="", help="slave ids that never answer")
     sim.add_argument("--fault", default="", help="slave ids in FaultState")
     sim.add_argument("--not-passive", default="", help="slave ids whose screen is not set to Passive mode")
+    sim.add_argument("--dead-time", help="seconds before a command acts (default 1; a comma list: one per unit)")
+    sim.add_argument("--ramp", help="how fast the power moves, W/s (default 1000; a comma list: one per unit)")
     sim.set_defaults(handler=run_sim_inverter)
 
 
@@ -41,6 +44,23 @@ def ids_from_arg(text: str) -> list[int]:
     if any(not 1 <= i <= 247 for i in ids):
         raise InvalidInputError("unit ids must be 1..247")
     return ids
+
+
+def per_unit_values(text: str | None, flag: str, units: int, low: float, high: float) -> list[float] | None:
+    """A number, or a comma list of one per unit, each within [low, high]; None when not given."""
+    if text is None:
+        return None
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise InvalidInputError(f"{flag} must be a number or a comma list of numbers, got {text!r}") from None
+    if len(values) == 1:
+        values *= units
+    if len(values) != units:
+        raise InvalidInputError(f"{flag} gives {len(values)} values for {units} units")
+    if any(not low <= v <= high for v in values):
+        raise InvalidInputError(f"{flag} values must be {low:g}..{high:g}")
+    return values
 
 
 def household_from_arg(day: str | None) -> Household | None:
@@ -59,7 +79,11 @@ def build_bus(args: argparse.Namespace) -> InverterBus:
     unit_ids = ids_from_arg(args.units)
     if not unit_ids:
         raise InvalidInputError("--units needs at least one slave id")
-    plant = Plant(household_from_arg(args.day), unit_ids, soc_pct=args.soc, speed=args.speed)
+    deads = per_unit_values(args.dead_time, "--dead-time", len(unit_ids), 0.0, 30.0)
+    ramps = per_unit_values(args.ramp, "--ramp", len(unit_ids), 1.0, 100_000.0)
+    specs = {uid: BatterySpec(dead_time_s=deads[i] if deads else 1.0, ramp_w_per_s=ramps[i] if ramps else 1000.0)
+             for i, uid in enumerate(unit_ids)}
+    plant = Plant(household_from_arg(args.day), unit_ids, soc_pct=args.soc, speed=args.speed, specs=specs)
     for uid in ids_from_arg(args.fault):
         plant.units[uid].fault_word_1 = 0x0001
     for uid in ids_from_arg(args.not_passive):

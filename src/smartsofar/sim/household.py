@@ -1,12 +1,18 @@
-"""Household load and PV over a day, from the ``minute,load_w,pv_w`` profiles of real measured days.
+"""Household load and PV over time: measured minute days, or second-resolution series.
 
-The load steps once inside each minute, at a random second drawn with a fixed seed (so a minute's mean is
-kept but the step does not always land on the minute); PV is interpolated linearly between minutes.
+``DayProfile`` plays a ``minute,load_w,pv_w`` day: the load steps once inside each minute, at a random
+second drawn with a fixed seed (so a minute's mean is kept but the step does not always land on the
+minute); PV is interpolated linearly between minutes.
+
+``SecondSeries`` plays ``second,load_w[,pv_w]`` and ``second,pv_w`` files (gzip accepted), one value per
+second held for that second, from a chosen start second; its ``period_s`` is the series' length, so it
+need not be a day.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import random
 from dataclasses import dataclass
 from importlib import resources
@@ -101,3 +107,66 @@ class DayProfile:
         frac = (s - minute * 60) / 60
         nxt = self._pv[(minute + 1) % 1440]
         return self._pv[minute] + (nxt - self._pv[minute]) * frac
+
+
+def _read_series(path: str | Path, column: str) -> tuple[list[float], list[float] | None]:
+    """The ``column`` of a ``second,...`` CSV (and its ``pv_w``, if it has one); InvalidInputError naming the line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path}: cannot read: {exc}") from None
+    reader = csv.DictReader(text.splitlines())
+    fields = reader.fieldnames or []
+    if not fields or fields[0] != "second" or column not in fields:
+        raise InvalidInputError(f"{path}: header must be second,{column}[,...]")
+    values: list[float] = []
+    pv: list[float] | None = [] if column != "pv_w" and "pv_w" in fields else None
+    for line_no, row in enumerate(reader, start=2):
+        try:
+            second = int(row["second"])
+            value = float(row[column])
+            extra = float(row["pv_w"]) if pv is not None else 0.0
+        except (ValueError, TypeError):
+            raise InvalidInputError(f"{path}: line {line_no} is not second,{column}") from None
+        if second != len(values):
+            raise InvalidInputError(f"{path}: line {line_no}: expected second {len(values)}, got {second}")
+        values.append(value)
+        if pv is not None:
+            pv.append(extra)
+    if not values:
+        raise InvalidInputError(f"{path}: no rows")
+    return values, pv
+
+
+class SecondSeries:
+    """A second-resolution site: a load series, PV (its own file, the load file's ``pv_w``, or none), a base."""
+
+    def __init__(self, load_w: list[float], pv_w: list[float] | None = None, *, base_load_w: float = 0.0,
+                 name: str = "") -> None:
+        self.name = name
+        self._load = load_w
+        self._pv = pv_w or [0.0]
+        self.base_load_w = base_load_w
+        self.period_s = float(len(load_w))
+        self.held = True  # each value holds for its whole second (no interpolation)
+
+    @classmethod
+    def from_files(cls, load: str | Path, pv: str | Path | None = None, *, base_load_w: float = 0.0,
+                   start_second: int = 0) -> SecondSeries:
+        """Load (and PV) from files; the load from ``start_second``; PV from its own second 0."""
+        loads, own_pv = _read_series(load, "load_w")
+        if not 0 <= start_second < len(loads):
+            raise InvalidInputError(f"start second {start_second} is outside {load} (0..{len(loads) - 1})")
+        pv_values = _read_series(pv, "pv_w")[0] if pv is not None else (own_pv[start_second:] if own_pv else None)
+        name = Path(load).name + (f" + {Path(pv).name}" if pv is not None else "")
+        return cls(loads[start_second:], pv_values, base_load_w=base_load_w, name=name)
+
+    def load_w(self, second_of_day: float) -> float:
+        """The load of this second, plus the base load."""
+        return self._load[min(int(second_of_day), len(self._load) - 1)] + self.base_load_w
+
+    def pv_w(self, second_of_day: float) -> float:
+        """PV of this second (the last value once the PV series has ended)."""
+        return self._pv[min(int(second_of_day), len(self._pv) - 1)]

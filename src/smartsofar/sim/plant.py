@@ -43,7 +43,8 @@ class Plant:
 
     def second_of_day(self, now: float) -> float:
         """Household time of day at clock time ``now`` (the day may run ``speed`` times faster)."""
-        return (self._day_start_s + (now - self._t0) * self.speed) % DAY_S
+        period = getattr(self.household, "period_s", DAY_S)  # a second series need not be a day
+        return (self._day_start_s + (now - self._t0) * self.speed) % period
 
     def advance(self, now: float | None = None) -> float:
         """Bring every unit to ``now``; return the grid power then (W, import positive)."""

@@ -47,7 +47,7 @@ from smartsofar.sim.oracle import Oracle, OracleBattery
 from smartsofar.sim.plant import Plant
 from smartsofar.sim.seed_v1 import run_seed_v1
 
-CONTROLLERS = ("smartsofar", "seed-v1")
+CONTROLLERS = ("smartsofar", "seed-v1", "opendtu-dpl", "meter-predictor", "perfect-sensing")
 STEP_EVENT_W = 200.0
 SETTLED_W = 50.0
 SETTLED_FOR_S = 5
@@ -218,6 +218,7 @@ class Simulation:
         self._pv_end: float | None = None  # PV at the end of the last accounted second
         self.grid_w = 0.0  # the true grid power over the last accounted second
         self.on_second: list[Callable[[float], None]] = []
+        self.learned: dict[int, dict[str, Any]] = {}  # each unit's learned response, when the engine ran
 
     def now(self) -> float:
         """Simulated time, seconds since the start."""
@@ -245,10 +246,13 @@ class Simulation:
         self._battery_wh = net_wh
         start = plant.second_of_day(t - 1.0)
         household = plant.household
-        pv_end = household.pv_w(start + 1.0)
-        pv_start = self._pv_end if self._pv_end is not None else household.pv_w(start)
-        self._pv_end = pv_end
-        base = household.load_w(start) - (pv_start + pv_end) / 2
+        if getattr(household, "held", False):
+            base = household.load_w(start) - household.pv_w(start)
+        else:
+            pv_end = household.pv_w(start + 1.0)
+            pv_start = self._pv_end if self._pv_end is not None else household.pv_w(start)
+            self._pv_end = pv_end
+            base = household.load_w(start) - (pv_start + pv_end) / 2
         grid = base + battery_w
         self.grid_w, self.battery_w, self.base_w = grid, battery_w, base
         self.meter.publish(grid, t)
@@ -308,12 +312,15 @@ async def run_smartsofar(sim: Simulation) -> None:
     site, monitor, poller = build_site(sim, control, mode)
     await monitor.read_all()
     await drive(sim, site, monitor, poller)
+    sim.learned = {rt.unit_id: rt.response.summary() for rt in site.units}
 
 
 async def simulate(scenario: Scenario, controller: str = "smartsofar") -> dict[str, Any]:
     """Run one controller through the scenario; the metrics."""
+    from smartsofar.sim.references import REFERENCES
+
     runners: dict[str, Callable[[Simulation], Awaitable[None]]] = {
-        "smartsofar": run_smartsofar, "seed-v1": run_seed_v1}
+        "smartsofar": run_smartsofar, "seed-v1": run_seed_v1, **REFERENCES}
     if controller not in runners:
         raise ValueError(f"controller must be one of {', '.join(CONTROLLERS)}")
     sim = Simulation(scenario)
@@ -325,5 +332,7 @@ async def simulate(scenario: Scenario, controller: str = "smartsofar") -> dict[s
                            "simulated_h": round(sim.metrics.seconds / 3600, 2)}
     out.update(sim.metrics.result(sim.commands))
     out.update(sim.steps.result(sim.metrics.seconds / 60))
+    if sim.learned:
+        out["learned_response"] = {str(uid): summary for uid, summary in sim.learned.items()}
     out["wall_s"] = round(wall, 2)
     return out

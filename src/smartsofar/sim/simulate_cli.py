@@ -1,8 +1,13 @@
-"""``smartsofar simulate``: one controller, one measured day, in accelerated time; prints the metrics."""
+"""``smartsofar simulate``: one controller on a measured day or a second-resolution site, in accelerated time.
+
+The plant options (``--plant-dead-time``, ``--plant-ramp``, ``--plant-report-lag``) change the simulated
+units without telling the controller, which starts from the configured unit and has to learn.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -10,8 +15,9 @@ from typing import Any
 
 from smartsofar.config import ControlConfig, UnitConfig, load_config, validate_section
 from smartsofar.errors import InvalidInputError
-from smartsofar.sim.cli import household_from_arg
-from smartsofar.sim.household import DAY_S
+from smartsofar.sim.battery import BatterySpec
+from smartsofar.sim.cli import household_from_arg, per_unit_values
+from smartsofar.sim.household import DAY_S, Household, SecondSeries
 from smartsofar.sim.simulate import CONTROLLERS, Scenario, simulate
 
 _LAW_FLAGS = ("target_w", "deadband_w", "step_w", "persistence_ws", "lean_w", "allocation")
@@ -23,7 +29,17 @@ def add_simulate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
                          description="Runs the controller against the in-process plant (3 kW, 4.8 kWh per unit, "
                          "1 s dead time, 1000 W/s ramp, meter at 1 Hz with ±5 W noise) and compares it with no "
                          "battery and with a zero-latency oracle.")
-    cmd.add_argument("--day", required=True, help="a minute,load_w,pv_w CSV file or a bundled day (2007-06-10)")
+    source = cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument("--day", help="a minute,load_w,pv_w CSV file or a bundled day (2007-06-10)")
+    source.add_argument("--load", type=Path, help="a second,load_w[,pv_w] CSV file (gzip accepted)")
+    cmd.add_argument("--pv", type=Path, help="with --load: a second,pv_w CSV file, played from its own second 0")
+    cmd.add_argument("--base-load", type=float, default=0.0, help="with --load: W added to every second")
+    cmd.add_argument("--start-second", type=int, default=0, help="with --load: the first second to play")
+    cmd.add_argument("--seconds", type=int, help="with --load: how many seconds to play (default: to the end)")
+    cmd.add_argument("--plant-dead-time", help="the simulated units' true dead time, s (a comma list: per unit)")
+    cmd.add_argument("--plant-ramp", help="the simulated units' true ramp, W/s (a comma list: per unit)")
+    cmd.add_argument("--plant-report-lag", type=float, default=0.0,
+                     help="the units' reported power trails the real one by this much, s")
     cmd.add_argument("--controller", default="smartsofar", choices=CONTROLLERS)
     cmd.add_argument("--units", type=int, default=2, help="number of units (default 2)")
     cmd.add_argument("--soc", type=float, default=50.0, help="state of charge at the start, %% (default 50)")
@@ -40,10 +56,28 @@ def add_simulate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
     cmd.set_defaults(handler=run_simulate)
 
 
+def _household(args: argparse.Namespace) -> tuple[Household, float, float]:
+    """The house, where it starts, and for how long at most."""
+    if args.load is None:
+        if args.pv is not None or args.seconds is not None or args.start_second or args.base_load:
+            raise InvalidInputError("--pv, --base-load, --start-second and --seconds go with --load")
+        household = household_from_arg(args.day)
+        assert household is not None
+        return household, -1.0, DAY_S
+    if args.start_second < 0:
+        raise InvalidInputError(f"--start-second must not be negative, got {args.start_second}")
+    if not -5000 <= args.base_load <= 20_000:
+        raise InvalidInputError(f"--base-load must be -5000..20000 W, got {args.base_load}")
+    series = SecondSeries.from_files(args.load, args.pv, base_load_w=args.base_load, start_second=args.start_second)
+    if args.seconds is not None and not args.seconds >= 1:
+        raise InvalidInputError(f"--seconds must be at least 1, got {args.seconds}")
+    length = series.period_s if args.seconds is None else min(series.period_s, args.seconds)
+    return series, 0.0, length
+
+
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
     """Validate the flags into a scenario; InvalidInputError on bad values."""
-    household = household_from_arg(args.day)
-    assert household is not None
+    household, series_start, longest = _household(args)
     if not 1 <= args.units <= 16:
         raise InvalidInputError(f"--units must be 1..16, got {args.units}")
     if not 0 <= args.soc <= 100:
@@ -65,8 +99,22 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     overrides = {name: getattr(args, name) for name in _LAW_FLAGS if getattr(args, name) is not None}
     if overrides:
         control = validate_section(ControlConfig, {**control.model_dump(), **overrides}, "simulate")
+    template = BatterySpec(capacity_wh=unit.capacity_wh, max_charge_w=unit.max_charge_w,
+                           max_discharge_w=unit.max_discharge_w, dead_time_s=unit.dead_time_s,
+                           ramp_w_per_s=unit.ramp_w_per_s)
+    deads = per_unit_values(args.plant_dead_time, "--plant-dead-time", args.units, 0.0, 30.0)
+    ramps = per_unit_values(args.plant_ramp, "--plant-ramp", args.units, 1.0, 100_000.0)
+    if not 0 <= args.plant_report_lag <= 30:
+        raise InvalidInputError(f"--plant-report-lag must be 0..30 s, got {args.plant_report_lag}")
+    plant = [dataclasses.replace(template, dead_time_s=deads[i] if deads else template.dead_time_s,
+                                 ramp_w_per_s=ramps[i] if ramps else template.ramp_w_per_s,
+                                 report_lag_s=args.plant_report_lag) for i in range(args.units)]
+    if series_start >= 0:  # a second series: --hours does not apply, it plays from its own start
+        start, duration = series_start, longest
+    else:
+        start, duration = hours * 3600 + minutes * 60, min(args.hours * 3600, DAY_S)
     return Scenario(household, units=args.units, soc_pct=args.soc, control=control, unit=unit,
-                    start_s=hours * 3600 + minutes * 60, duration_s=min(args.hours * 3600, DAY_S))
+                    start_s=start, duration_s=duration, plant=plant)
 
 
 async def run_simulate(args: argparse.Namespace) -> int:
@@ -74,7 +122,8 @@ async def run_simulate(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
     if not args.verbose:
         logging.getLogger("smartsofar").setLevel(logging.WARNING)  # the simulated units' chatter
-    result: dict[str, Any] = {"day": args.day, **await simulate(scenario, args.controller)}
+    site = args.day if args.load is None else getattr(scenario.household, "name", str(args.load))
+    result: dict[str, Any] = {"day": site, **await simulate(scenario, args.controller)}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -85,4 +134,6 @@ async def run_simulate(args: argparse.Namespace) -> int:
           f"{result['oracle_import_kwh']:.3f} / {result['oracle_export_kwh']:.3f} kWh")
     print(f"  capture {result['capture']:.4f}   mean |grid - target| {result['mean_abs_error_w']} W   "
           f"max excursion {result['max_excursion_w']} W   {result['commands_per_hour']} commands/h")
+    print(f"  sign flips {result['sign_flips_per_min']}/min   longest settle {result['settle_max_s']} s "
+          f"({result['settled_steps']} steps settled, {result['unsettled_steps']} not within 2 min)")
     return 0

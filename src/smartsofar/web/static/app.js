@@ -262,6 +262,7 @@ function unitCard(unit) {
       <dt>Battery</dt><dd class="battery"></dd>
       <dt>Setpoint</dt><dd class="setpoint"></dd>
       <dt>Temperatures</dt><dd class="temps"></dd>
+      <dt>Response</dt><dd class="response"></dd>
       <dt>Today</dt><dd class="today"></dd>
       <dt>Last command</dt><dd class="command"></dd>
       <dt>Identity</dt><dd class="identity"></dd>
@@ -293,6 +294,10 @@ function renderUnits(s) {
       ? `${watts(r.battery_w)} W · ${number(r.battery_v, 2)} V · ${number(r.battery_a, 2)} A · ${r.battery_temp_c} °C` : "–";
     q(".setpoint").textContent = unit.setpoint_w === null ? "unknown (will be sent)" : `${watts(unit.setpoint_w)} W`;
     q(".temps").textContent = r ? `inverter ${r.inverter_temp_c} °C · heat sink ${r.heatsink_temp_c} °C` : "–";
+    const resp = unit.response;
+    q(".response").textContent = !resp || resp.dead_time_s === undefined ? "–"
+      : `${number(resp.dead_time_s, 1)} s dead time · ${resp.ramp_w_per_s} W/s · `
+        + (resp.fixed ? "fixed" : resp.samples ? `learned from ${resp.samples} commands` : "not learned yet");
     q(".today").textContent = r ? `PV ${number(r.pv_today_wh / 1000, 2)} · in ${number(r.import_today_wh / 1000, 2)}`
       + ` · out ${number(r.export_today_wh / 1000, 2)} · load ${number(r.load_today_wh / 1000, 2)} kWh` : "–";
     q(".command").textContent = unit.last_command

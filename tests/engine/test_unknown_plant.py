@@ -1,0 +1,121 @@
+"""The engine on units it is not told about: slow and fast ones, one that changes, in accelerated time.
+
+The controller starts from the configured 1 s and 1000 W/s; the simulated units are something else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from smartsofar.config import ControlConfig
+from smartsofar.sim.battery import BatterySpec
+from smartsofar.storage.response_store import ResponseStore
+from tests.engine.harness import Rig, ScriptedHouse, make_rig
+
+CYCLE_S = 360
+
+
+def step_test() -> ScriptedHouse:
+    """300 W; +2 kW from 60 s to 120 s; 2.5 kW of PV from 180 s to 300 s; every 6 minutes."""
+    events = [(c * CYCLE_S + 60, c * CYCLE_S + 120, 2000.0) for c in range(8)]
+    return ScriptedHouse(load=300, events=events, pv=lambda t: 2500.0 if 180 <= t % CYCLE_S < 300 else 0.0)
+
+
+def plant(dead: float, ramp: float, lag: float = 0.0) -> list[BatterySpec]:
+    return [BatterySpec(dead_time_s=dead, ramp_w_per_s=ramp, report_lag_s=lag)] * 2
+
+
+
+@pytest.mark.parametrize(("dead", "ramp"), [(2.5, 300.0), (4.0, 150.0), (0.3, 3000.0)], ids=["slow", "slowest", "fast"])
+async def test_no_oscillation_and_every_step_settles_on_a_plant_it_was_not_told(dead: float, ramp: float) -> None:
+    rig = await make_rig(step_test(), plant=plant(dead, ramp), duration_s=4 * CYCLE_S)
+    await rig.run_until(4 * CYCLE_S)
+    steps = rig.sim.steps
+    # 2 true changes of sign a cycle (discharge for the kettle, charge for the PV, discharge after it)
+    assert steps.flips <= 2 * 4 + 1
+    assert steps.unsettled == 0
+    learned_limit = dead + 1250 / ramp + 4 + 3  # dead time + ramp + 4 s, and the meter's 3 s of a split step
+    assert max(steps.settle_times[4:]) <= learned_limit  # after the first cycle (learning)
+    assert rig.commands_sent <= 4 * 4 * 5  # a few commands per step for the two units, not a storm
+
+
+async def test_a_slow_unit_is_never_taken_for_a_capped_or_broken_one(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "smartsofar")
+    rig = await make_rig(step_test(), plant=plant(4.0, 150.0), duration_s=2 * CYCLE_S)
+    for t in range(10, 2 * CYCLE_S, 10):
+        await rig.run_until(t)
+        assert all(rt.charge_cap is None and rt.discharge_cap is None for rt in rig.site.units), t
+    assert "delivers" not in caplog.text and "does not follow" not in caplog.text
+
+
+@pytest.mark.parametrize(("dead", "ramp"), [(2.5, 300.0), (0.3, 1000.0)], ids=["slow", "fast"])
+async def test_the_engine_learns_each_units_response(dead: float, ramp: float) -> None:
+    rig = await make_rig(step_test(), plant=plant(dead, ramp), duration_s=3 * CYCLE_S)
+    await rig.run_until(3 * CYCLE_S)
+    for rt in rig.site.units:
+        summary = rt.response.summary()
+        assert summary["samples"] >= 5
+        assert summary["dead_time_s"] == pytest.approx(dead, abs=0.5)
+        assert summary["ramp_w_per_s"] == pytest.approx(ramp, rel=0.25)
+    unit_json = rig.site.snapshot().units[0].to_json()
+    assert unit_json["response"]["samples"] == rig.site.units[0].response.samples
+
+
+async def test_a_unit_that_becomes_slower_is_learned_again_and_stays_stable() -> None:
+    rig = await make_rig(step_test(), plant=plant(0.5, 1500.0), duration_s=7 * CYCLE_S)
+    await rig.run_until(2 * CYCLE_S)
+    assert rig.site.units[0].response.summary()["dead_time_s"] == pytest.approx(0.5, abs=0.3)
+    for unit in rig.sim.plant.units.values():  # a firmware update
+        unit.spec = dataclasses.replace(unit.spec, dead_time_s=3.0, ramp_w_per_s=300.0)
+    flips_before = rig.sim.steps.flips
+    await rig.run_until(7 * CYCLE_S)
+    summary = rig.site.units[0].response.summary()
+    assert summary["dead_time_s"] == pytest.approx(3.0, abs=0.5)
+    assert summary["ramp_w_per_s"] == pytest.approx(300, rel=0.25)
+    assert rig.sim.steps.flips - flips_before <= 2 * 5 + 2
+
+
+async def test_a_report_that_trails_the_real_power_does_not_make_it_oscillate() -> None:
+    rig = await make_rig(step_test(), plant=plant(1.0, 1000.0, lag=1.0), duration_s=3 * CYCLE_S)
+    await rig.run_until(3 * CYCLE_S)
+    assert rig.sim.steps.flips <= 2 * 3 + 1
+    assert rig.sim.steps.unsettled == 0
+
+
+async def test_a_silent_meter_during_a_slow_ramp_stands_every_unit_by() -> None:
+    rig = await make_rig(step_test(), plant=plant(4.0, 150.0), control=ControlConfig(meter_standby_after_s=10))
+    await rig.run_until(62)  # the kettle's command is on its way, the units ramp slowly
+    assert any(rt.setpoint_w for rt in rig.site.units)
+    rig.sim.meter.silent = True
+    await rig.run_until(62 + 12)
+    assert all(rt.setpoint_w == 0 for rt in rig.site.units)
+    assert rig.site.safety == "meter_silent"
+
+
+async def test_what_a_unit_learned_is_kept_across_a_restart(tmp_path: Path) -> None:
+    rig = await make_rig(step_test(), plant=plant(2.5, 300.0), duration_s=2 * CYCLE_S)
+    await rig.run_until(2 * CYCLE_S)
+    store = ResponseStore(tmp_path)
+    assert store.changed(rig.site.units)
+    store.save(rig.site.units)
+    assert not store.changed(rig.site.units)
+    again = await make_rig(step_test(), plant=plant(2.5, 300.0))
+    ResponseStore(tmp_path).load(again.site.units)
+    assert again.site.units[0].response.summary() == rig.site.units[0].response.summary()
+    assert again.site.units[0].plan.nominal.dead_time_s == pytest.approx(2.5, abs=0.3)
+
+
+async def test_an_unreadable_response_file_is_set_aside_and_the_units_learn_again(tmp_path: Path) -> None:
+    (tmp_path / "responses.json").write_text("{not json", encoding="utf-8")
+    rig = await make_rig(step_test())
+    ResponseStore(tmp_path).load(rig.site.units)
+    assert (tmp_path / "responses.json.bad").exists() and not (tmp_path / "responses.json").exists()
+    assert rig.site.units[0].response.samples == 0
+    (tmp_path / "responses.json").write_text(json.dumps({"simulated bus#1": {"up": {"dead_time_s": [-1]}}}))
+    ResponseStore(tmp_path).load(rig.site.units)
+    assert rig.site.units[0].response.samples == 0
