@@ -15,14 +15,14 @@ import pytest
 from smartsofar.config import ControlConfig
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.storage.response_store import ResponseStore
-from tests.engine.harness import Rig, ScriptedHouse, make_rig
+from tests.engine.harness import ScriptedHouse, make_rig
 
 CYCLE_S = 360
 
 
 def step_test() -> ScriptedHouse:
     """300 W; +2 kW from 60 s to 120 s; 2.5 kW of PV from 180 s to 300 s; every 6 minutes."""
-    events = [(c * CYCLE_S + 60, c * CYCLE_S + 120, 2000.0) for c in range(8)]
+    events = [(c * CYCLE_S + 60.0, c * CYCLE_S + 120.0, 2000.0) for c in range(8)]
     return ScriptedHouse(load=300, events=events, pv=lambda t: 2500.0 if 180 <= t % CYCLE_S < 300 else 0.0)
 
 

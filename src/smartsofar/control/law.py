@@ -189,8 +189,9 @@ class TrackingLaw:
         size = abs(error)
         if cfg.step_w and size >= step:
             return self._act(desired, "large change")
-        if size < max(cfg.deadband_w, 1.0) or (slope and size < step):
-            # Within the deadband; or on a ramp, where the lead aims ahead and corrections come with the hold.
+        fast_ramp = abs(slope) * MIN_HOLD_S > cfg.step_w
+        if size < max(cfg.deadband_w, 1.0) or (fast_ramp and size < step):
+            # Within the deadband; or on a fast ramp, where the lead aims ahead and corrections come with the hold.
             state.error_ws, state.error_t = 0.0, None
             return LawDecision(state.base_w, desired, False, "within deadband")
         if state.error_t is None or (state.error_ws > 0) != (error > 0):

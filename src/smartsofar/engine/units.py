@@ -35,8 +35,8 @@ from smartsofar.sofar.register_map import UnitReading
 
 log = logging.getLogger(__name__)
 
-REPORT_TOLERANCE_W = 40.0
-REPORT_FRESH_S = 6.0  # a report this recent (a full read every 5 s) may confirm where a unit starts from  # 0x020D has 10 W steps, and a reading is not taken at an exact instant
+REPORT_TOLERANCE_W = 40.0  # 0x020D has 10 W steps, and a reading is not taken at an exact instant
+REPORT_FRESH_S = 6.0  # a report this recent (a full read every 5 s) may confirm where a unit starts from
 SHORTFALL_CAP_S = 120.0
 FLAG_HOLD_S = 600.0
 FLAG_SOC_MOVE_PCT = 2.0

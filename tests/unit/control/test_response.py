@@ -74,8 +74,9 @@ def test_ten_commands_learn_the_response_within_half_a_second_and_a_quarter(dead
 def test_before_anything_is_learned_the_bounds_span_every_plausible_unit() -> None:
     bounds = ResponseLearner(Response(1.0, 1000.0)).bounds()
     assert bounds.nominal.up == Response(1.0, 1000.0)
-    assert bounds.fast.up.dead_time_s <= PLAUSIBLE_DEAD_S[0] and bounds.fast.up.ramp_w_per_s >= PLAUSIBLE_RAMP_W_PER_S[1]
-    assert bounds.slow.up.dead_time_s >= PLAUSIBLE_DEAD_S[1] and bounds.slow.up.ramp_w_per_s <= PLAUSIBLE_RAMP_W_PER_S[0]
+    fast, slow = bounds.fast.up, bounds.slow.up
+    assert fast.dead_time_s <= PLAUSIBLE_DEAD_S[0] and fast.ramp_w_per_s >= PLAUSIBLE_RAMP_W_PER_S[1]
+    assert slow.dead_time_s >= PLAUSIBLE_DEAD_S[1] and slow.ramp_w_per_s <= PLAUSIBLE_RAMP_W_PER_S[0]
 
 
 def test_the_bounds_narrow_around_what_was_learned() -> None:
