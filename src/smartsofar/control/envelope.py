@@ -9,7 +9,8 @@ ramp, so the fast and slow trajectories bound every plausible one:
   power in it explains is not taken as a change in the house;
 - ``moving_between`` is true while any plausible trajectory moves;
 - ``settled_at`` is when the slowest one arrives: before then, a reading that falls short is not a unit
-  that is capped or broken, only a slow one.
+  that is capped or broken, only a slow one;
+- ``arrived`` closes the bounds once the unit reports it has reached its final setpoint.
 
 Before a unit's response is learned the bounds span every plausible ME3000SP, so the controller never
 corrects a command that may still be on its way; as the response is learned they narrow, and the
@@ -22,9 +23,12 @@ from smartsofar.control.model import PowerPlan
 from smartsofar.control.response import DirectedResponse, ResponseBounds
 
 
-def _configure(plan: PowerPlan, response: DirectedResponse) -> None:
-    plan.dead_time_s, plan.ramp_w_per_s = response.up.dead_time_s, max(response.up.ramp_w_per_s, 1.0)
-    plan.down_dead_time_s, plan.down_ramp_w_per_s = response.down.dead_time_s, max(response.down.ramp_w_per_s, 1.0)
+def _configure(plan: PowerPlan, response: DirectedResponse, now: float | None) -> None:
+    if now is None:
+        plan.dead_time_s, plan.down_dead_time_s = response.up.dead_time_s, response.down.dead_time_s
+    else:
+        plan.retime(now, response.up.dead_time_s, response.down.dead_time_s)
+    plan.ramp_w_per_s, plan.down_ramp_w_per_s = max(response.up.ramp_w_per_s, 1.0), max(response.down.ramp_w_per_s, 1.0)
 
 
 class PowerEnvelope:
@@ -43,11 +47,24 @@ class PowerEnvelope:
         """All three trajectories."""
         return self.nominal, self.fast, self.slow
 
-    def set_bounds(self, bounds: ResponseBounds) -> None:
-        """A new estimate: it applies to commands from now on, and to the ramps under way."""
-        _configure(self.nominal, bounds.nominal)
-        _configure(self.fast, bounds.fast)
-        _configure(self.slow, bounds.slow)
+    def set_bounds(self, bounds: ResponseBounds, now: float | None = None) -> None:
+        """A new estimate. It applies to the ramps under way, and (given ``now``) to commands not yet in
+        effect; otherwise to commands from now on."""
+        _configure(self.nominal, bounds.nominal, now)
+        _configure(self.fast, bounds.fast, now)
+        _configure(self.slow, bounds.slow, now)
+
+    def widen(self, now: float, bounds: ResponseBounds) -> None:
+        """The unit did something no plausible trajectory allows: doubt the commands under way as widely as
+        ``bounds`` say (the nominal trajectory stays the best estimate)."""
+        _configure(self.fast, bounds.fast, now)
+        _configure(self.slow, bounds.slow, now)
+
+    def contradicts(self, t: float, power_w: float, tolerance_w: float, lag_s: float) -> bool:
+        """True if a report of ``power_w`` at ``t`` (which may trail the real power by up to ``lag_s``) lies
+        outside every plausible trajectory by more than ``tolerance_w``."""
+        low, high = self.range_w(max(t - lag_s, self.anchor_t), t)
+        return power_w < low - tolerance_w or power_w > high + tolerance_w
 
     @property
     def anchor_t(self) -> float:
@@ -73,6 +90,12 @@ class PowerEnvelope:
         """The unit reported ``power_w`` now and will stay there."""
         for plan in self.plans:
             plan.rebase(now, power_w)
+
+    def arrived(self, t: float) -> None:
+        """The unit reported that it reached its final setpoint at ``t``: no slower or faster trajectory is left to
+        doubt from then on. The nominal one keeps its past, the best estimate of what the meter saw before."""
+        for plan in (self.fast, self.slow):
+            plan.rebase(t, self.final_w)
 
     def power_at(self, t: float) -> float:
         """Expected (nominal) power at ``t``."""

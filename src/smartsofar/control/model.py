@@ -42,6 +42,19 @@ class PowerPlan:
         self.pending = [p for p in self.pending if p[0] < effective]
         self.pending.append((effective, target_w))
 
+    def retime(self, now: float, dead_time_s: float, down_dead_time_s: float) -> None:
+        """New dead times: commands not yet in effect take effect that much earlier or later."""
+        previous = self.target_w
+        retimed = []
+        for at, target in self.pending:
+            down = target < previous
+            old = self.down_dead_time_s if down and self.down_dead_time_s is not None else self.dead_time_s
+            new = down_dead_time_s if down else dead_time_s
+            retimed.append((max(now, at + new - old) if at > now else at, target))
+            previous = target
+        self.pending = sorted(retimed, key=lambda p: p[0])
+        self.dead_time_s, self.down_dead_time_s = dead_time_s, down_dead_time_s
+
     def rebase(self, now: float, power_w: float) -> None:
         """The unit reported ``power_w`` now and will stay there: forget what it did not do."""
         self.anchor_t = now

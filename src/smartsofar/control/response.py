@@ -289,10 +289,7 @@ class ResponseLearner:
             ramps = [nominal.ramp_w_per_s]
         floors = list(history.ramp_floor) or [x for h in self.history.values() for x in h.ramp_floor]
         if count == 0:
-            return (nominal, Response(min(PLAUSIBLE_DEAD_S[0], nominal.dead_time_s),
-                                      max(PLAUSIBLE_RAMP_W_PER_S[1], nominal.ramp_w_per_s)),
-                    Response(max(PLAUSIBLE_DEAD_S[1], nominal.dead_time_s),
-                             min(PLAUSIBLE_RAMP_W_PER_S[0], nominal.ramp_w_per_s)))
+            return nominal, *_plausible(nominal)
         deads = list(history.dead) if len(history.dead) >= 3 else [x for h in self.history.values() for x in h.dead]
         dead_margin = max(0.3, 1.0 / count, 2.0 * _spread(deads))
         fast_dead = max(0.0, nominal.dead_time_s - dead_margin - REPORT_LAG_ALLOWANCE_S)
@@ -305,6 +302,12 @@ class ResponseLearner:
             fast_ramp = max(PLAUSIBLE_RAMP_W_PER_S[1], nominal.ramp_w_per_s)
             slow_ramp = max(PLAUSIBLE_RAMP_W_PER_S[0], _robust_floor(floors) * 0.8)
         return nominal, Response(fast_dead, fast_ramp), Response(slow_dead, slow_ramp)
+
+    def plausible_bounds(self) -> ResponseBounds:
+        """The nominal estimate within every plausible ME3000SP's response: for a unit that surprised us."""
+        bounds = self.bounds()
+        up, down = _plausible(bounds.nominal.up), _plausible(bounds.nominal.down)
+        return ResponseBounds(bounds.nominal, DirectedResponse(up[0], down[0]), DirectedResponse(up[1], down[1]))
 
     # --- persistence ----------------------------------------------------------------------------------
 
@@ -364,6 +367,15 @@ class ResponseLearner:
             "down": {"dead_time_s": round(down.dead_time_s, 2), "ramp_w_per_s": round(down.ramp_w_per_s),
                      "samples": len(self.history["down"].dead)},
         }
+
+
+def _plausible(nominal: Response) -> tuple[Response, Response]:
+    """The fastest and slowest responses plausible for an ME3000SP (and at least as wide as ``nominal``)."""
+    fastest = Response(min(PLAUSIBLE_DEAD_S[0], nominal.dead_time_s),
+                       max(PLAUSIBLE_RAMP_W_PER_S[1], nominal.ramp_w_per_s))
+    slowest = Response(max(PLAUSIBLE_DEAD_S[1], nominal.dead_time_s),
+                       min(PLAUSIBLE_RAMP_W_PER_S[0], nominal.ramp_w_per_s))
+    return fastest, slowest
 
 
 def _spread(values: list[float]) -> float:

@@ -4,9 +4,10 @@ A unit that is offline is tried every ``OFFLINE_RETRY_S`` instead, so a dead uni
 with timeouts. Each unit's identity (serial, firmware) and battery settings are read once, after its first
 good reading. A change in a unit's fault or alert bits becomes an event (raised / cleared), logged once.
 
-While a command settles (the unit's response learner has an episode open), the unit's battery power alone
-(one register, 0x020D) is read every ``FAST_READ_S`` (``SETTLED_READ_S`` once the response is learned), so
-its dead time and ramp can be measured; the control loop wakes this task when it sends such a command.
+While a command settles, the unit's battery power alone (one register, 0x020D) is read: every
+``FAST_READ_S`` while the response learner follows the command (so the dead time and ramp can be measured),
+otherwise every ``SETTLED_READ_S`` until the unit reports it has arrived (which closes its envelope). The
+control loop wakes this task when it sends a command.
 Each reading is timed at the midpoint of its request.
 
 ``read_due`` is what both the real-time task (``run``) and the accelerated simulation call.
@@ -64,7 +65,7 @@ class UnitMonitor:
             if now >= self._next_read.get(rt.unit_id, 0.0):
                 await self.read_unit(rt)
                 done += 1
-            elif rt.response.wants_readings() and now >= self._next_power.get(rt.unit_id, math.inf):
+            elif self._wants_power(rt) and now >= self._next_power.get(rt.unit_id, math.inf):
                 await self.read_power(rt)
                 done += 1
             if rt.reading is not None and rt.info is None and now >= self._next_identity.get(rt.unit_id, 0.0):
@@ -95,26 +96,31 @@ class UnitMonitor:
         return reading
 
     def next_power_read_at(self) -> float | None:
-        """When the next short power read is due (None while no command is settling)."""
+        """When the next short power read is due (None while every unit is known to be still)."""
         due = []
         for rt in self.site.units:
             episode = rt.response.episode
-            if episode is None:
-                continue
-            if self._episode_seen.get(rt.unit_id) != episode.t_cmd:
-                # A new command: its first reading lands at a phase that differs from one command to the next
-                # (a golden-ratio sequence), so that a transition shorter than the read interval is still seen
-                # across commands.
+            if episode is not None and self._episode_seen.get(rt.unit_id) != episode.t_cmd:
+                # A new command to learn from: its first reading lands at a phase that differs from one command
+                # to the next (a golden-ratio sequence), so a transition shorter than the read interval is still
+                # seen across commands.
                 self._episode_seen[rt.unit_id] = episode.t_cmd
                 self._episodes += 1
                 self._next_power[rt.unit_id] = episode.t_cmd + (self._episodes * 0.618034 % 1.0) * FAST_READ_S
-            due.append(self._next_power[rt.unit_id])
+            if self._wants_power(rt):
+                due.append(self._next_power.setdefault(rt.unit_id, rt.last_command_at + SETTLED_READ_S))
         return min(due, default=None)
+
+    @staticmethod
+    def _wants_power(rt: UnitRuntime) -> bool:
+        """Learning from a command, or a command may still be on its way (its arrival closes the envelope)."""
+        return rt.link is not LinkHealth.OFFLINE and (rt.response.wants_readings() or not rt.plan.steady)
 
     async def read_power(self, rt: UnitRuntime) -> None:
         """Read the battery power alone, for the response learner; a failure only waits for the next one."""
         asked = self.site.clock()
-        interval = FAST_READ_S if rt.response.samples < LEARNED_AFTER else SETTLED_READ_S
+        learning = rt.response.wants_readings() and rt.response.samples < LEARNED_AFTER
+        interval = FAST_READ_S if learning else SETTLED_READ_S
         self._next_power[rt.unit_id] = asked + interval
         try:
             power = await rt.port.read_power()

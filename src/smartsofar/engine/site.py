@@ -278,7 +278,7 @@ class Site:
                       {"command": command.describe(), "result": "no_answer", "error": str(exc)})
             return False
         rt.on_status(command, status, now)
-        if rt.response.wants_readings():
+        if status.accepted:
             self.unit_reads_wanted.set()
         self.commands_sent += status.accepted
         if not status.accepted:

@@ -6,6 +6,7 @@ command replies into facts the safety rules use:
 
 - every accepted command and every reported battery power feed the unit's ``ResponseLearner``, which
   learns how fast the unit follows; the unit's ``PowerEnvelope`` plans with what it learned;
+- a reported power at the unit's final setpoint closes its envelope at once: the unit has arrived;
 - a reading is compared with the unit's ``PowerEnvelope``; only once even the slowest plausible response
   has settled (so a slow unit is never taken for a capped one), a report that differs re-bases the plan
   (the controller never winds up on power that is not there). A unit that delivers less than asked in the
@@ -27,7 +28,7 @@ from smartsofar.bus.client import LinkHealth
 from smartsofar.config import UnitConfig
 from smartsofar.control.allocation import UnitRoom
 from smartsofar.control.envelope import PowerEnvelope
-from smartsofar.control.response import Response, ResponseLearner
+from smartsofar.control.response import REPORT_LAG_ALLOWANCE_S, Response, ResponseLearner
 from smartsofar.control.safety import SocGates, UnitCondition
 from smartsofar.sofar.device_info import UnitInfo, UnitSettings
 from smartsofar.sofar.passive import CommandResult, PassiveCommand, StatusWord
@@ -36,6 +37,7 @@ from smartsofar.sofar.register_map import UnitReading
 log = logging.getLogger(__name__)
 
 REPORT_TOLERANCE_W = 40.0  # 0x020D has 10 W steps, and a reading is not taken at an exact instant
+ARRIVAL_SLACK_S = 1.5  # a report at the setpoint this long after the expected arrival still confirms the plan
 REPORT_FRESH_S = 6.0  # a report this recent (a full read every 5 s) may confirm where a unit starts from
 SHORTFALL_CAP_S = 120.0
 FLAG_HOLD_S = 600.0
@@ -108,6 +110,8 @@ class UnitRuntime:
     commands_sent: int = 0
     _response_version: int = field(init=False, default=-1)
     last_power: tuple[float, float] | None = None  # (when, W) the unit last reported its battery power
+    command_from_w: float = 0.0  # where the plan had the unit when its last command was accepted
+    widened: bool = False  # a report surprised the plan: its bounds are every plausible response until it settles
 
     def __post_init__(self) -> None:
         self.response = ResponseLearner(Response(self.config.dead_time_s, self.config.ramp_w_per_s),
@@ -115,17 +119,35 @@ class UnitRuntime:
         self.plan = PowerEnvelope(self.response.bounds())
         self._response_version = self.response.version
 
-    def adopt_response(self) -> None:
-        """Plan with the learner's latest estimate (after it learned, or after a saved one was loaded)."""
-        if self.response.version != self._response_version:
+    def adopt_response(self, now: float | None = None) -> None:
+        """Plan with the learner's latest estimate (after it learned, or after a saved one was loaded); given
+        ``now``, commands not yet in effect are re-timed too."""
+        if self.response.version != self._response_version or (self.widened and self.plan.steady):
             self._response_version = self.response.version
-            self.plan.set_bounds(self.response.bounds())
+            self.widened = False
+            self.plan.set_bounds(self.response.bounds(), now)
 
     def on_power(self, power_w: float, measured_at: float) -> None:
         """A reported battery power (from a short or a full read): what the response learner needs."""
         self.last_power = (measured_at, power_w)
         self.response.on_power(measured_at, power_w)
-        self.adopt_response()
+        self.adopt_response(measured_at)
+        final = self.plan.final_w
+        tolerance = max(REPORT_TOLERANCE_W, 0.05 * abs(final))
+        if not self.plan.steady and self.plan.contradicts(measured_at, power_w, tolerance, REPORT_LAG_ALLOWANCE_S):
+            # Nothing the unit is believed able to do explains this report (it became slower, say): doubt the
+            # commands under way as widely as any ME3000SP could behave, until they have arrived.
+            self.plan.widen(measured_at, self.response.plausible_bounds())
+            self.widened = True
+            return
+        if (not self.plan.steady and measured_at >= self.last_command_at and abs(power_w - final) <= tolerance
+                and abs(final - self.command_from_w) > 2 * tolerance
+                and abs(self.plan.power_at(measured_at) - final) <= 2 * tolerance
+                and self.plan.nominal_settled_at() >= measured_at - ARRIVAL_SLACK_S):
+            # The unit says it has arrived where it was last told to go, about when its learned response said it
+            # would: no slower or faster trajectory is left to doubt. (One that arrives much later than expected
+            # has become slower: then the bounds stay open until it is learned again.)
+            self.plan.arrived(measured_at)
 
     @property
     def unit_id(self) -> int:
@@ -277,7 +299,7 @@ class UnitRuntime:
             blocked = (target > 0 and status.battery_full) or (target < 0 and status.battery_flat)
             self.setpoint_w = target
             goal = 0.0 if blocked else float(target)
-            start = self.plan.power_at(now)
+            start = self.command_from_w = self.plan.power_at(now)
             # Learn only from a start the unit itself confirmed: a plan that is off (a unit slower than believed)
             # would teach a wrong dead time.
             confirmed = self.last_power is not None and now - self.last_power[0] <= REPORT_FRESH_S and abs(
