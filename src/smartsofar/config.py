@@ -177,6 +177,9 @@ class ControlConfig(_Section):
     unit_command_interval_s: float = Field(1.0, ge=0, le=60, description="Least time between commands to a unit, s")
     shutdown_action: ShutdownAction = Field("standby", description="On stop: standby, keep (lapses after 60 s), "
                                             "or inverter_auto (the unit's own CT control)")
+    confirm_below_w: float = Field(0, ge=0, le=20_000,
+                                   description="A jump in the house smaller than this is acted on only once the next "
+                                   "meter sample shows it lasts: a short spike costs no commands, W (0: off)")
     stability_filter: StabilityFilterConfig = Field(default_factory=StabilityFilterConfig)
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smartsofar.config import ControlConfig
+from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.storage.response_store import ResponseStore
 from tests.engine.harness import ScriptedHouse, make_rig
@@ -119,3 +119,21 @@ async def test_an_unreadable_response_file_is_set_aside_and_the_units_learn_agai
     (tmp_path / "responses.json").write_text(json.dumps({"simulated bus#1": {"up": {"dead_time_s": [-1]}}}))
     ResponseStore(tmp_path).load(rig.site.units)
     assert rig.site.units[0].response.samples == 0
+
+
+async def test_a_wrong_fixed_response_oscillates_less_once_the_watch_backs_off(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, "smartsofar")
+    fixed = UnitConfig(id=1, learn_response=False)  # told 1 s and 1000 W/s, and not allowed to learn
+    rig = await make_rig(step_test(), plant=plant(4.0, 150.0), unit=fixed, duration_s=3 * CYCLE_S)
+    await rig.run_until(3 * CYCLE_S)
+    assert rig.site.oscillation.engagements >= 1
+    assert "corrections keep reversing" in caplog.text
+    assert rig.sim.steps.flips / (3 * CYCLE_S / 60) <= 1.0
+    assert rig.sim.steps.unsettled == 0
+
+
+async def test_the_watch_never_backs_off_on_a_learned_plant() -> None:
+    rig = await make_rig(step_test(), plant=plant(2.5, 300.0), duration_s=3 * CYCLE_S)
+    await rig.run_until(3 * CYCLE_S)
+    assert rig.site.oscillation.engagements == 0

@@ -18,6 +18,10 @@ The battery total that would hold the target is then compared with where the uni
   worth a command only when it has cost enough energy;
 - anything smaller is left alone.
 
+A jump smaller than ``confirm_below_w`` is acted on only once the next sample shows it lasts, so a spike that
+is over before a command could act (a fridge's start surge) costs no commands; a real small step waits a
+second, which costs little because it is small.
+
 Optionally, SmartSofar v1's stability filter waits for N consecutive samples within X W of each other
 before acting on a change below its "immediate" threshold, and then acts on their average.
 
@@ -60,6 +64,7 @@ class LawState:
     error_t: float | None = None
     stable: deque[float] = field(default_factory=deque)  # v1 stability filter: raw bases waiting to agree
     stable_cycles: int = 0
+    unconfirmed: int = 0  # samples still to see before a small jump is acted on (``confirm_below_w``)
 
 
 class LawDecision(NamedTuple):
@@ -119,6 +124,7 @@ class TrackingLaw:
             if self.config.step_w > 0 and abs(outside) > self.config.step_w:
                 state.base_w = predicted + outside  # the smallest change the sample shows: never overshoot
                 state.base_t = taken_at
+                state.unconfirmed = int(abs(outside) < self.config.confirm_below_w)
                 return raw
             if abs(residual) > self.jump_w:
                 # The plan may be off while the units move: take only what no plausible power explains.
@@ -136,7 +142,12 @@ class TrackingLaw:
         if large or (abs(residual) > self.jump_w and not in_transition) or (ramp and not state.slope_w_per_s):
             state.base_w = raw
             state.slope_w_per_s = max(-MAX_SLOPE_W_PER_S, min(MAX_SLOPE_W_PER_S, ramp))
+            if large and not ramp:
+                state.unconfirmed = int(abs(residual) < self.config.confirm_below_w)
+            else:
+                state.unconfirmed = max(0, state.unconfirmed - 1)
         else:
+            state.unconfirmed = max(0, state.unconfirmed - 1)
             state.base_w = predicted + ALPHA * residual
             slope = state.slope_w_per_s + BETA * residual / dt
             state.slope_w_per_s = max(-MAX_SLOPE_W_PER_S, min(MAX_SLOPE_W_PER_S, slope))
@@ -187,6 +198,8 @@ class TrackingLaw:
         if cfg.stability_filter.enabled:
             return self._stability_gate(desired, error, target_w, clamp, raw_base_w)
         size = abs(error)
+        if state.unconfirmed:
+            return LawDecision(state.base_w, desired, False, "confirming a jump")
         if cfg.step_w and size >= step:
             return self._act(desired, "large change")
         fast_ramp = abs(slope) * MIN_HOLD_S > cfg.step_w

@@ -9,7 +9,8 @@ Per cycle:
 
 1. each unit's condition and room (link, faults, Passive mode, full/flat flags, SoC limits, permissions);
 2. the mode decides a battery total: standby 0; manual the user's power; auto the law, with the meter's
-   verdict first (a stale sample holds what was sent, a silent meter sends everyone to standby);
+   verdict first (a stale sample holds what was sent, a silent meter sends everyone to standby), and the
+   oscillation watch last (corrections that keep reversing make it back off: wait longer, correct less);
 3. the total is shared out (``control.allocation``) and only changed setpoints are sent, reductions first;
    increases to a unit are rate-limited, reductions and re-sends never are;
 4. heartbeats keep passive mode alive, only while the engine is healthy: a crashed or blind controller
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import NamedTuple
@@ -29,6 +31,9 @@ from smartsofar.bus.client import LinkHealth
 from smartsofar.config import ControlConfig
 from smartsofar.control.allocation import allocate
 from smartsofar.control.law import TrackingLaw
+from smartsofar.control.oscillation import BACKOFF_GAIN, BACKOFF_S, OscillationWatch
+from smartsofar.control.oscillation import WINDOW_S as OSCILLATION_WINDOW_S
+from smartsofar.control.response import PLAUSIBLE_DEAD_S, PLAUSIBLE_RAMP_W_PER_S
 from smartsofar.control.safety import (
     MeterVerdict,
     grid_limits,
@@ -48,6 +53,8 @@ from smartsofar.meter.poller import MeterPoller, MeterState
 from smartsofar.sofar.passive import PassiveCommand
 
 log = logging.getLogger(__name__)
+DOUBT_S = 15.0  # a unit whose report contradicted its plan this recently makes a reversal suspect
+MAX_BACKOFF_HOLD_S = 30.0  # while backing off, a command is left this long at most to land
 METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second ...
 WINDOW_SLACK_S = 1.0  # ... but that second may end up to a second before its reply arrives
 Broadcast = Callable[[], Awaitable[bool]]
@@ -88,6 +95,9 @@ class Site:
         self._last_decision: Decision | None = None
         self._snapshot: SiteSnapshot | None = None
         self.keep_snapshots = False  # the service keeps Topic.latest current for its adapters
+        self.oscillation = OscillationWatch()
+        self._backed_off = False
+        self._hold_until = -math.inf
         self.unit_reads_wanted = asyncio.Event()  # set when a command opens a response episode: read it soon
 
     def unit(self, unit_id: int) -> UnitRuntime:
@@ -209,11 +219,35 @@ class Site:
         clamp = (max(low, -sum(r.discharge_w for r in rooms)), min(high, sum(r.charge_w for r in rooms)))
         dead = sum(rt.plan.nominal.dead_time_s for rt in available) / len(available)
         decision = self.law.decide(float(self.mode.target_w), heading, clamp, now, raw, dead + 0.5)
-        if not decision.act:
-            return self._hold(available, setpoints, "ok", "holding the grid at the target", decision.reason,
+        backing_off = self._watch_backoff(now)
+        if not decision.act or (backing_off and now < self._hold_until):
+            reason = decision.reason if not decision.act else "backing off: letting the last command land"
+            return self._hold(available, setpoints, "ok", "holding the grid at the target", reason,
                               sample.power_w, decision.base_w)
-        return self._share(decision.desired_w, available, setpoints, "ok", "holding the grid at the target",
+        desired = decision.desired_w
+        if backing_off:
+            desired = heading + BACKOFF_GAIN * (desired - heading)
+        per_unit = abs(desired - heading) / len(available)
+        settle = max(rt.plan.slow.dead_time_s + per_unit / rt.plan.slow.ramp_w_per_s for rt in available)
+        doubted = any(now - rt.surprised_at <= DOUBT_S for rt in self.units)
+        if self.oscillation.note(now, desired - heading, settle, doubted):
+            log.warning("auto mode: the corrections keep reversing (%d in %.0f s): for %.0f minutes each command "
+                        "is left to land and half the error is corrected", len(self.oscillation.reversals),
+                        OSCILLATION_WINDOW_S, BACKOFF_S / 60)
+            self.emit("control", "backing off: corrections kept reversing", data={"backoff": True})
+        if self.oscillation.active(now):
+            self._hold_until = now + min(MAX_BACKOFF_HOLD_S, PLAUSIBLE_DEAD_S[1] + per_unit / PLAUSIBLE_RAMP_W_PER_S[0])
+        return self._share(desired, available, setpoints, "ok", "holding the grid at the target",
                            decision.reason, True, sample.power_w, decision.base_w)
+
+    def _watch_backoff(self, now: float) -> bool:
+        """Whether the oscillation watch backs off now (and say so once when it stops)."""
+        active = self.oscillation.active(now)
+        if self._backed_off and not active:
+            log.info("auto mode: corrections are steady again; back to full speed")
+            self.emit("control", "back-off over", data={"backoff": False})
+        self._backed_off = active
+        return active
 
     def _manual(self, available: list[UnitRuntime], setpoints: dict[int, int],
                 sample: MeterSample | None) -> Decision:

@@ -112,6 +112,7 @@ class UnitRuntime:
     last_power: tuple[float, float] | None = None  # (when, W) the unit last reported its battery power
     command_from_w: float = 0.0  # where the plan had the unit when its last command was accepted
     widened: bool = False  # a report surprised the plan: its bounds are every plausible response until it settles
+    surprised_at: float = -math.inf  # when a report last contradicted every plausible trajectory
 
     def __post_init__(self) -> None:
         self.response = ResponseLearner(Response(self.config.dead_time_s, self.config.ramp_w_per_s),
@@ -139,6 +140,7 @@ class UnitRuntime:
             # commands under way as widely as any ME3000SP could behave, until they have arrived.
             self.plan.widen(measured_at, self.response.plausible_bounds())
             self.widened = True
+            self.surprised_at = measured_at
             return
         if (not self.plan.steady and measured_at >= self.last_command_at and abs(power_w - final) <= tolerance
                 and abs(final - self.command_from_w) > 2 * tolerance

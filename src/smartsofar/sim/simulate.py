@@ -219,6 +219,7 @@ class Simulation:
         self.grid_w = 0.0  # the true grid power over the last accounted second
         self.on_second: list[Callable[[float], None]] = []
         self.learned: dict[int, dict[str, Any]] = {}  # each unit's learned response, when the engine ran
+        self.backoffs = 0  # how often the engine's oscillation watch backed off
 
     def now(self) -> float:
         """Simulated time, seconds since the start."""
@@ -313,6 +314,7 @@ async def run_smartsofar(sim: Simulation) -> None:
     await monitor.read_all()
     await drive(sim, site, monitor, poller)
     sim.learned = {rt.unit_id: rt.response.summary() for rt in site.units}
+    sim.backoffs = site.oscillation.engagements
 
 
 async def simulate(scenario: Scenario, controller: str = "smartsofar") -> dict[str, Any]:
@@ -334,5 +336,6 @@ async def simulate(scenario: Scenario, controller: str = "smartsofar") -> dict[s
     out.update(sim.steps.result(sim.metrics.seconds / 60))
     if sim.learned:
         out["learned_response"] = {str(uid): summary for uid, summary in sim.learned.items()}
+        out["oscillation_backoffs"] = sim.backoffs
     out["wall_s"] = round(wall, 2)
     return out
