@@ -1,7 +1,7 @@
 """Benchmark: what ``smartsofar run`` costs on a small machine, with 4 units, against the simulators.
 
     .venv/bin/python bench/resources.py                  # 10 minutes, as the targets are stated
-    .venv/bin/python bench/resources.py --minutes 2      # quicker look
+    .venv/bin/python bench/resources.py --minutes 2 --lag-minutes 2   # quicker look
     .venv/bin/python bench/resources.py --write docs/benchmarks.md
 
 Starts the inverter simulator (4 units, 150 ms replies, 1 % late) and the Shelly simulator as their own
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import socket
@@ -71,9 +72,18 @@ def wait_for_port(port: int, timeout_s: float = 20.0) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def _lag(summary: dict[str, float]) -> str:
+    if not summary.get("samples"):
+        return "no samples"
+    return (f"{summary['p50_s'] * 1000:.1f} / {summary['p99_s'] * 1000:.1f} / {summary['max_s'] * 1000:.1f} ms "
+            f"({summary['samples']:.0f} samples)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0, help="how long the service runs (default 10)")
+    parser.add_argument("--lag-minutes", type=float, default=10.0,
+                        help="then this long with two busy processes sharing the cores, for the control lag (0: skip)")
     parser.add_argument("--write", type=Path, help="put the results into this markdown file")
     args = parser.parse_args(argv)
     bus_port, meter_port, web_port = free_port(), free_port(), free_port()
@@ -116,8 +126,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 base_cpu_pct = 100 * (cpu_seconds(baseline.pid) - base_cpu_start) / elapsed
                 rss, peak = memory_mb(service.pid)
                 base_rss, _ = memory_mb(baseline.pid)
-                state = urllib.request.urlopen(f"http://127.0.0.1:{web_port}/api/v1/diagnostics", timeout=5).read()
-                cycles = int(re.search(rb'"cycles":\s*(\d+)', state).group(1))  # type: ignore[union-attr]
+                diagnostics = json.loads(urllib.request.urlopen(
+                    f"http://127.0.0.1:{web_port}/api/v1/diagnostics", timeout=5).read())
+                cycles, lag_alone = int(diagnostics["cycles"]), diagnostics["control_lag"]
+                lag_busy: dict[str, float] | None = None
+                if args.lag_minutes > 0:  # two processes that want a core each, as when other services share it
+                    hogs = [subprocess.Popen([PYTHON, "-c", "while True: pass"]) for _ in range(2)]
+                    try:
+                        time.sleep(args.lag_minutes * 60)
+                        lag_busy = json.loads(urllib.request.urlopen(
+                            f"http://127.0.0.1:{web_port}/api/v1/diagnostics", timeout=30).read())["control_lag"]
+                    finally:
+                        for hog in hogs:
+                            hog.kill()
+                            hog.wait(10)
             finally:
                 service.terminate()
                 service.wait(30)
@@ -138,7 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| engine start to first control decision (the service's log) | {first:.2f} s | | ≤ 2 s |\n"
             f"| process launch to first control decision (interpreter and imports included) | "
             f"{launch_to_decision_s:.2f} s | | |\n"
-            f"| process launch to the web page answering | {page_s:.2f} s | | |\n")
+            f"| process launch to the web page answering | {page_s:.2f} s | | |\n"
+            f"| control lag, meter sample arrival to decision, median / p99 / max | {_lag(lag_alone)} | | |\n")
+    if lag_busy is not None:
+        text += (f"| the same with two busy processes on the {os.cpu_count()} cores, the next {args.lag_minutes:g} min | "
+                 f"{_lag(lag_busy)} | | |\n")
     print(text)
     if args.write:
         content = args.write.read_text(encoding="utf-8")

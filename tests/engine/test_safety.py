@@ -141,3 +141,21 @@ async def test_shutdown_can_hand_over_to_the_inverters_own_control() -> None:
     await rig.run_until(60)
     await rig.site.shutdown()
     assert {u.command.kind for u in rig.sim.plant.units.values()} == {"auto"}
+
+
+async def test_heartbeats_go_out_only_while_the_last_cycle_was_good_and_recent() -> None:
+    rig = await make_rig(ScriptedHouse(load=400))
+    await rig.run_until(30)
+    port = rig.sim.ports[1]
+    unit = rig.sim.plant.units[1]
+    await rig.site.step(rig.sim.t, keep_alive=False)
+    for rt in rig.site.units:
+        rt.last_keepalive_at = -1e9  # every heartbeat is due
+    await rig.site.keep_alive_if_healthy(rig.sim.t + 1)
+    assert unit.last_keepalive == rig.sim.t
+    await rig.sim.sleep(5)  # no cycle for 5 s: a stuck controller
+    for rt in rig.site.units:
+        rt.last_keepalive_at = -1e9
+    await rig.site.keep_alive_if_healthy()
+    assert unit.last_keepalive < rig.sim.t - 4  # none went out: the units will lapse to standby by themselves
+    assert not port.offline

@@ -186,6 +186,8 @@ async def test_history_logs_and_diagnostics(live: LiveService, http: httpx.Async
     assert (await http.get("/api/v1/logs", params={"level": "LOUD"})).status_code == 422
     diagnostics = (await http.get("/api/v1/diagnostics")).json()
     assert diagnostics["buses"][0]["frames_sent"] > 0 and diagnostics["cycles"] > 0
+    lag = diagnostics["control_lag"]
+    assert lag["samples"] > 0 and 0 <= lag["p50_s"] <= lag["p99_s"] <= lag["max_s"]
     assert "meter-secret" not in json.dumps(diagnostics)
 
 
@@ -233,6 +235,7 @@ async def test_metrics_docs_and_page(live: LiveService, http: httpx.AsyncClient)
     assert "smartsofar_grid_power_watts " in metrics
     assert 'smartsofar_unit_soc_percent{name="cellar",unit="2"} 50.0' in metrics
     assert 'smartsofar_mode{mode="auto"} 1.0' in metrics
+    assert 'smartsofar_control_lag_seconds{quantile="0.99"}' in metrics
     docs = (await http.get("/api/docs")).text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     schema = (await http.get("/api/openapi.json")).json()

@@ -2,9 +2,10 @@
 
 The control loop runs one ``Site.step`` after every meter poll and every command, and at least once a
 second, so a silent meter is noticed on time. A cycle that fails on a bug is logged and the next one starts
-afresh; heartbeats go out only at the end of a good cycle, so a controller stuck in failures lets the units
-lapse to standby by themselves. On stop, the configured shutdown action runs (standby by default). The
-units' learned responses are saved now and then while they change, and on stop.
+afresh. Heartbeats go out from their own task, only while the last cycle was good and recent, so a
+controller stuck in failures lets the units lapse to standby by themselves, and a cycle never waits on them.
+On stop, the configured shutdown action runs (standby by default). The units' learned responses are saved now
+and then while they change, and on stop.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from smartsofar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 MAX_CYCLE_GAP_S = 1.0
+HEARTBEAT_CHECK_S = 1.0
 
 
 class EngineRunner:
@@ -51,12 +53,15 @@ class EngineRunner:
             reads.append(self._first_poll(self.poller))
         await asyncio.gather(*reads)
         await self._cycle()
+        await self.site.keep_alive_if_healthy()
+        self.site.lag.clear()  # the first sample waited for the start-up reads: that is first_decision_s
         self.first_decision_s = time.monotonic() - self._started
         log.info("first control decision %.2f s after start", self.first_decision_s)
         if self.poller is not None:
             self._tasks.append(asyncio.create_task(self.poller.run(), name="meter"))
         self._tasks.append(asyncio.create_task(self.monitor.run(), name="units"))
         self._tasks.append(asyncio.create_task(self._control_loop(), name="control"))
+        self._tasks.append(asyncio.create_task(self._heartbeats(), name="heartbeats"))
         if self.responses is not None:
             self._tasks.append(asyncio.create_task(self._keep_responses(self.responses), name="responses"))
 
@@ -88,9 +93,18 @@ class EngineRunner:
             wake.clear()
             await self._cycle()
 
+    async def _heartbeats(self) -> None:
+        """Keep passive mode alive, apart from the control cycle (which must never wait on it)."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_CHECK_S)
+            try:
+                await self.site.keep_alive_if_healthy()
+            except Exception:  # a bug: log it; without heartbeats the units lapse to standby, which is safe
+                log.exception("heartbeats failed")
+
     async def _cycle(self) -> None:
         try:
-            await self.site.step()
+            await self.site.step(keep_alive=False)
         except Exception:  # a bug: log it, keep the loop alive; no heartbeat went out this cycle
             self._failures += 1
             if self._failures in (1, 10) or self._failures % 600 == 0:

@@ -14,7 +14,8 @@ Per cycle:
 3. the total is shared out (``control.allocation``) and only changed setpoints are sent, reductions first;
    increases to a unit are rate-limited, reductions and re-sends never are;
 4. heartbeats keep passive mode alive, only while the engine is healthy: a crashed or blind controller
-   lets the units lapse to standby by themselves;
+   lets the units lapse to standby by themselves (in real time they go out from their own task, so that
+   a cycle never waits on them);
 5. a ``SiteSnapshot`` is published.
 """
 
@@ -43,6 +44,7 @@ from smartsofar.control.safety import (
     unit_room,
 )
 from smartsofar.engine.hub import Topic
+from smartsofar.engine.lag import LagMeter
 from smartsofar.engine.modes import Mode, ModeState
 from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.engine.units import UnitRuntime
@@ -53,6 +55,7 @@ from smartsofar.meter.poller import MeterPoller, MeterState
 from smartsofar.sofar.passive import PassiveCommand
 
 log = logging.getLogger(__name__)
+HEALTHY_CYCLE_AGE_S = 3.0  # heartbeats go out only while the last healthy cycle is this recent
 DOUBT_S = 15.0  # a unit whose report contradicted its plan this recently makes a reversal suspect
 MAX_BACKOFF_HOLD_S = 30.0  # while backing off, a command is left this long at most to land
 METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second ...
@@ -95,7 +98,9 @@ class Site:
         self._last_decision: Decision | None = None
         self._snapshot: SiteSnapshot | None = None
         self.keep_snapshots = False  # the service keeps Topic.latest current for its adapters
+        self._decided_at = -math.inf
         self.oscillation = OscillationWatch()
+        self.lag = LagMeter()
         self._backed_off = False
         self._hold_until = -math.inf
         self.unit_reads_wanted = asyncio.Event()  # set when a command opens a response episode: read it soon
@@ -122,8 +127,13 @@ class Site:
 
     # --- one cycle ------------------------------------------------------------------------------------------
 
-    async def step(self, now: float | None = None) -> Decision:
-        """Run one control cycle; publish its snapshot when anyone listens."""
+    async def step(self, now: float | None = None, *, keep_alive: bool = True) -> Decision:
+        """Run one control cycle; publish its snapshot when anyone listens.
+
+        With ``keep_alive`` the cycle also sends the heartbeats that are due (the accelerated simulation);
+        the real-time runner sends them from a task of their own (``keep_alive_if_healthy``), so a cycle never
+        waits on them.
+        """
         now = self.clock() if now is None else now
         self.cycles += 1
         auto = self.mode.mode is Mode.AUTO
@@ -131,9 +141,12 @@ class Site:
             self._refresh_unit(rt, now, auto)
         sample = self.meter.fresh(now) if self.meter else None
         decision = self._decide(now, sample)
+        if sample is not None:
+            self.lag.record(sample.taken_at, self.clock())
         self._note_safety(decision)
         await self._send(decision.setpoints, now)
-        if decision.healthy:
+        self._decided_at = now
+        if decision.healthy and keep_alive:
             await self._keep_alive(now)
         if self.meter:
             self.meter.note_battery_power(sum(rt.reading.battery_w for rt in self.units if rt.reading))
@@ -320,6 +333,14 @@ class Site:
         self.emit("command", f"{rt.config.label}: {command.describe()}: {status.message}", rt.unit_id,
                   {"command": command.describe(), "status": status.to_json()})
         return status.accepted
+
+    async def keep_alive_if_healthy(self, now: float | None = None) -> None:
+        """Send the heartbeats that are due, if the last cycle was healthy and recent (a stuck or blind
+        controller sends none, and the units lapse to standby by themselves)."""
+        now = self.clock() if now is None else now
+        decision = self._last_decision
+        if decision is not None and decision.healthy and now - self._decided_at <= HEALTHY_CYCLE_AGE_S:
+            await self._keep_alive(now)
 
     async def _keep_alive(self, now: float) -> None:
         interval = self.control.heartbeat_interval_s

@@ -116,6 +116,7 @@ class SiteSnapshot:
     decision: str
     manual_min_w: int = 0  # the range manual mode accepts (the units' configured limits)
     manual_max_w: int = 0
+    control_lag: dict[str, float | int] = field(default_factory=dict)  # sample arrival -> decision (engine.lag)
 
     def unit(self, unit_id: int) -> UnitSnapshot | None:
         """One unit by slave id."""

@@ -50,4 +50,4 @@ def build_snapshot(site: Site, decision: Decision, now: float, wall: float) -> S
         units=units, meter=meter_snapshot(site.meter, now) if site.meter else None,
         commands_sent=site.commands_sent, decision=decision.reason,
         manual_min_w=-sum(rt.config.max_discharge_w for rt in site.units),
-        manual_max_w=sum(rt.config.max_charge_w for rt in site.units))
+        manual_max_w=sum(rt.config.max_charge_w for rt in site.units), control_lag=site.lag.summary())

@@ -178,7 +178,7 @@ async def get_diagnostics(ctx: Ctx) -> dict[str, Any]:
         "version": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
         "uptime_s": round(time.time() - ctx.started_at), "cycles": engine.site.cycles,
         "first_decision_s": engine.runner.first_decision_s, "commands_sent": engine.site.commands_sent,
-        "safety": state.safety, "buses": buses,
+        "safety": state.safety, "control_lag": state.control_lag, "buses": buses,
         "units": [{"unit_id": u.unit_id, "name": u.name, "link": u.link, "counters": u.link_counters,
                    "available": u.available, "unavailable_reason": u.unavailable_reason} for u in state.units],
         "meter": state.meter.to_json() if state.meter else None,

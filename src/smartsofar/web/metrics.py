@@ -58,6 +58,13 @@ class SnapshotCollector(Collector):
                     family.add_metric(key, unit.link_counters[name])
         yield from families.values()
         yield from counters.values()
+        lag = GaugeMetricFamily("smartsofar_control_lag_seconds",
+                                "From a meter sample's arrival to the control decision on it (recent samples)",
+                                labels=["quantile"])
+        for quantile, name in (("0.5", "p50_s"), ("0.99", "p99_s"), ("1", "max_s")):
+            if name in state.control_lag:
+                lag.add_metric([quantile], float(state.control_lag[name]))
+        yield lag
         if state.meter is not None:
             age = GaugeMetricFamily("smartsofar_meter_age_seconds", "Age of the latest meter sample")
             if state.meter.age_s is not None:

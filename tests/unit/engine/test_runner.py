@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import pytest
 
+from smartsofar.engine.lag import LagMeter
 from smartsofar.engine.runner import EngineRunner
 
 
@@ -19,10 +20,16 @@ class CountingSite:
         self.steps = 0
         self.shut_down = False
         self.steps_after_shutdown = 0
+        self.keep_alives = 0
+        self.lag = LagMeter()
 
-    async def step(self) -> None:
+    async def step(self, *, keep_alive: bool = True) -> None:
+        assert not keep_alive  # in real time, heartbeats have their own task
         self.steps += 1
         self.steps_after_shutdown += self.shut_down
+
+    async def keep_alive_if_healthy(self) -> None:
+        self.keep_alives += 1
 
     async def shutdown(self) -> None:
         self.shut_down = True
