@@ -163,8 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| process launch to the web page answering | {page_s:.2f} s | | |\n"
             f"| control lag, meter sample arrival to decision, median / p99 / max | {_lag(lag_alone)} | | |\n")
     if lag_busy is not None:
-        text += (f"| the same with two busy processes on the {os.cpu_count()} cores, the next {args.lag_minutes:g} min | "
-                 f"{_lag(lag_busy)} | | |\n")
+        text += (f"| the same with two busy processes on the {os.cpu_count()} cores, the next "
+                 f"{args.lag_minutes:g} min | {_lag(lag_busy)} | | |\n")
     print(text)
     if args.write:
         content = args.write.read_text(encoding="utf-8")
