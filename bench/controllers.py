@@ -23,6 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from markers import write_between_markers
+
 from smartsofar.config import ControlConfig
 from smartsofar.sim.household import DayProfile
 from smartsofar.sim.simulate import Scenario, simulate
@@ -42,8 +44,6 @@ SWEEP: list[dict[str, Any]] = [
     {"deadband_w": 8, "step_w": 30, "persistence_ws": 40, "lean_w": 0},
     {"deadband_w": 8, "step_w": 30, "persistence_ws": 40, "lean_w": 10},
 ]
-MARK_BEGIN = "<!-- bench/controllers.py: begin -->"
-MARK_END = "<!-- bench/controllers.py: end -->"
 
 
 def _run(job: tuple[str, str, dict[str, Any], int]) -> dict[str, Any]:
@@ -105,13 +105,6 @@ def _mean(results: list[dict[str, Any]], key: str) -> float:
     return float(sum(r[key] for r in results)) / len(results)
 
 
-def write_between_markers(path: Path, text: str) -> None:
-    """Replace what stands between the benchmark markers in ``path``."""
-    content = path.read_text(encoding="utf-8")
-    start, end = content.index(MARK_BEGIN) + len(MARK_BEGIN), content.index(MARK_END)
-    path.write_text(content[:start] + "\n" + text + "\n" + content[end:], encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run and print (and optionally write) the tables."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results + sweep, indent=1), encoding="utf-8")
     if args.write:
-        write_between_markers(args.write, text)
+        write_between_markers(args.write, "controllers.py", text)
     return 0
 
 

@@ -32,10 +32,10 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from markers import write_between_markers
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-MARK_BEGIN = "<!-- bench/resources.py: begin -->"
-MARK_END = "<!-- bench/resources.py: end -->"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -167,9 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  f"{args.lag_minutes:g} min | {_lag(lag_busy)} | | |\n")
     print(text)
     if args.write:
-        content = args.write.read_text(encoding="utf-8")
-        start, end = content.index(MARK_BEGIN) + len(MARK_BEGIN), content.index(MARK_END)
-        args.write.write_text(content[:start] + "\n" + text + content[end:], encoding="utf-8")
+        write_between_markers(args.write, "resources.py", text)
     return 0
 
 

@@ -36,6 +36,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from markers import write_between_markers
+
+from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.sim.household import DayProfile, Household, SecondSeries
 from smartsofar.sim.simulate import Scenario, simulate
@@ -60,8 +63,6 @@ SITES: dict[str, tuple[str, int, str, float]] = {
 }
 SITE_SECONDS = 1800
 STEP_CYCLE_S = 360
-MARK_BEGIN = "<!-- bench/robust.py: begin -->"
-MARK_END = "<!-- bench/robust.py: end -->"
 
 
 class StepTest:
@@ -74,13 +75,25 @@ class StepTest:
         return 2500.0 if 180 <= second_of_day % STEP_CYCLE_S < 300 else 0.0
 
 
-Job = tuple[str, str, str, float, float]  # part, site, controller, dead time, ramp
+# name: ([control] overrides, unit overrides); the default first
+SETTINGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "default": ({}, {}),
+    "step 80 W, persistence 150 W·s": ({"step_w": 80, "persistence_ws": 150}, {}),
+    "step 150 W, deadband 20 W, persistence 300 W·s": ({"step_w": 150, "deadband_w": 20, "persistence_ws": 300}, {}),
+    "confirm jumps below 150 W": ({"confirm_below_w": 150}, {}),
+    "confirm jumps below 300 W": ({"confirm_below_w": 300}, {}),
+}
+FIXED = "told 1 s and 1000 W/s, not allowed to learn"
+SETTINGS[FIXED] = ({}, {"learn_response": False})
+SWEEP = [name for name in SETTINGS if name not in ("default", FIXED)]
+
+Job = tuple[str, str, str, float, float, str]  # part, site, controller, dead time, ramp, settings
 
 
 def _household(part: str, site: str) -> tuple[Household, float, float]:
-    if part == "grid":
+    if part in ("grid", "fixed"):
         return StepTest(), 0.0, 3 * STEP_CYCLE_S
-    if part == "days":
+    if part in ("days", "sweep-days"):
         return DayProfile.from_csv(SHARED / "days" / f"{site}.csv"), 0.0, 86400.0
     load, start, pv, base = SITES[site]
     hz = SHARED / "hz"
@@ -88,13 +101,16 @@ def _household(part: str, site: str) -> tuple[Household, float, float]:
 
 
 def _run(job: Job) -> dict[str, Any]:
-    part, site, controller, dead, ramp = job
-    logging.getLogger("smartsofar").setLevel(logging.ERROR)
+    part, site, controller, dead, ramp, settings = job
+    logging.getLogger("smartsofar").setLevel(logging.CRITICAL)
     household, start, duration = _household(part, site)
     plant = [BatterySpec(dead_time_s=dead, ramp_w_per_s=ramp)] * 2
-    scenario = Scenario(household, start_s=start, duration_s=duration, plant=plant)
+    control_overrides, unit_overrides = SETTINGS[settings]
+    control = ControlConfig.model_validate({**ControlConfig().model_dump(), **control_overrides})
+    unit = UnitConfig(id=1, **unit_overrides)
+    scenario = Scenario(household, start_s=start, duration_s=duration, plant=plant, control=control, unit=unit)
     result = asyncio.run(simulate(scenario, controller))
-    return {"part": part, "site": site, "plant": [dead, ramp], **result}
+    return {"part": part, "site": site, "plant": [dead, ramp], "settings": settings, **result}
 
 
 def run_all(jobs: Sequence[Job], workers: int) -> list[dict[str, Any]]:
@@ -166,24 +182,49 @@ def sites_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def sweep_table(results: list[dict[str, Any]]) -> str:
+    """Thresholds against commands: second-resolution sites (error against the predictor) and minute days."""
+    rows = ["| setting | plant | sites: mean abs error / predictor's (worst site) | sites: commands/h | "
+            "days: capture mean (worst day) | days: commands/h |", "|---|---|---|---|---|---|"]
+    for name in ["default", *SWEEP]:
+        for plant in (MATCHED, SLOW):
+            sites = [r for r in results if r["part"] in ("sites", "sweep") and r["settings"] == name
+                     and r["plant"] == list(plant) and r["controller"] == "smartsofar"]
+            days = [r for r in results if r["part"] in ("days", "sweep-days") and r["settings"] == name
+                    and r["plant"] == list(plant) and r["controller"] == "smartsofar"]
+            if not sites or not days:
+                continue
+            ratios = [r["mean_abs_error_w"] / _pick(results, part="sites", site=r["site"], plant=list(plant),
+                                                    controller="meter-predictor")["mean_abs_error_w"] for r in sites]
+            rows.append(f"| {name} | {plant[0]:g} s, {plant[1]:g} W/s | {sum(ratios) / len(ratios):.2f} "
+                        f"({max(ratios):.2f}) | {_mean(sites, 'commands_per_hour'):.0f} | "
+                        f"{_mean(days, 'capture'):.4f} ({min(r['capture'] for r in days):.4f}) | "
+                        f"{_mean(days, 'commands_per_hour'):.0f} |")
+    return "\n".join(rows)
+
+
+def fixed_table(results: list[dict[str, Any]]) -> str:
+    """The step test with the response fixed at the configured (wrong) values, against learning it."""
+    rows = ["| true plant | response | flips/min | longest settle s | commands/h | mean abs W | back-offs |",
+            "|---|---|---|---|---|---|---|"]
+    for dead, ramp in ((1.0, 1000.0), SLOW, (4.0, 150.0)):
+        for part, label in (("grid", "learned"), ("fixed", FIXED)):
+            r = _pick(results, part=part, plant=[dead, ramp], controller="smartsofar")
+            rows.append(f"| {dead:g} s, {ramp:g} W/s | {label} | {r['sign_flips_per_min']:.2f} | "
+                        f"{r['settle_max_s']:.0f} | {r['commands_per_hour']:.0f} | {r['mean_abs_error_w']:.0f} | "
+                        f"{r['oscillation_backoffs']} |")
+    return "\n".join(rows)
+
+
 def _mean(results: list[dict[str, Any]], key: str) -> float:
     return float(sum(r[key] for r in results)) / len(results)
-
-
-def write_between_markers(path: Path, text: str) -> None:
-    """Replace what stands between this benchmark's markers in ``path`` (appended when they are missing)."""
-    content = path.read_text(encoding="utf-8")
-    if MARK_BEGIN not in content:
-        content += f"\n{MARK_BEGIN}\n{MARK_END}\n"
-    start, end = content.index(MARK_BEGIN) + len(MARK_BEGIN), content.index(MARK_END)
-    path.write_text(content[:start] + "\n" + text + "\n" + content[end:], encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run and print (and optionally write) the tables."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--parts", default="grid,days,sites", help="which parts to run (comma list)")
+    parser.add_argument("--parts", default="grid,days,sites,sweep,fixed", help="which parts to run (comma list)")
     parser.add_argument("--json", type=Path, help="also save every result as JSON here")
     parser.add_argument("--write", type=Path, help="put the tables into this markdown file")
     args = parser.parse_args(argv)
@@ -193,13 +234,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     parts = set(args.parts.split(","))
     jobs: list[Job] = []
+    days = sorted(p.stem for p in (SHARED / "days").glob("*.csv"))
     if "grid" in parts:
-        jobs += [("grid", "step test", c, d, r) for d in DEAD_TIMES for r in RAMPS for c in CONTROLLERS]
+        jobs += [("grid", "step test", c, d, r, "default") for d in DEAD_TIMES for r in RAMPS for c in CONTROLLERS]
     if "days" in parts:
-        days = sorted(p.stem for p in (SHARED / "days").glob("*.csv"))
-        jobs += [("days", d, c, *plant) for plant in (MATCHED, SLOW) for d in days for c in CONTROLLERS]
+        jobs += [("days", d, c, *plant, "default") for plant in (MATCHED, SLOW) for d in days for c in CONTROLLERS]
     if "sites" in parts:
-        jobs += [("sites", s, c, *plant) for s in SITES for plant in (MATCHED, SLOW) for c in CONTROLLERS]
+        jobs += [("sites", s, c, *plant, "default") for s in SITES for plant in (MATCHED, SLOW) for c in CONTROLLERS]
+    if "sweep" in parts:
+        jobs += [("sweep", s, "smartsofar", *plant, name) for name in SWEEP for s in SITES for plant in (MATCHED, SLOW)]
+        jobs += [("sweep-days", d, "smartsofar", *plant, name) for name in SWEEP for d in days
+                 for plant in (MATCHED, SLOW)]
+    if "fixed" in parts:
+        jobs += [("fixed", "step test", "smartsofar", d, r, FIXED) for d, r in ((1.0, 1000.0), SLOW, (4.0, 150.0))]
     results = run_all(jobs, args.workers)
     text = ("Measured with `.venv/bin/python bench/robust.py` (2 units at 50 % SoC, default configuration; the "
             "controller is told 1 s and 1000 W/s and learns).\n")
@@ -209,11 +256,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         text += "\n**Minute days** (8 shared days, 24 h each):\n\n" + days_table(results) + "\n"
     if "sites" in parts:
         text += "\n**Second-resolution sites** (30 minutes each):\n\n" + sites_table(results) + "\n"
+    if {"sweep", "sites", "days"} <= parts:
+        text += ("\n**Commands against tracking** (the busy sites against the perfect-model predictor, and the minute "
+                 "days' capture):\n\n" + sweep_table(results) + "\n")
+    if {"fixed", "grid"} <= parts:
+        text += ("\n**A wrong response that may not be learned** (`learn_response = false`; the oscillation watch is "
+                 "the only defence):\n\n" + fixed_table(results) + "\n")
     print(text)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     if args.write:
-        write_between_markers(args.write, text)
+        write_between_markers(args.write, "robust.py", text)
     return 0
 
 

@@ -10,7 +10,9 @@ ramp, so the fast and slow trajectories bound every plausible one:
 - ``moving_between`` is true while any plausible trajectory moves;
 - ``settled_at`` is when the slowest one arrives: before then, a reading that falls short is not a unit
   that is capped or broken, only a slow one;
-- ``arrived`` closes the bounds once the unit reports it has reached its final setpoint.
+- ``judge_report`` says what a reported power means: consistent, outside every plausible trajectory
+  (``widen`` then doubts the commands under way as much as any unit could behave), or arrival at the final
+  setpoint about when expected (``arrived`` then closes the bounds).
 
 Before a unit's response is learned the bounds span every plausible ME3000SP, so the controller never
 corrects a command that may still be on its way; as the response is learned they narrow, and the
@@ -18,6 +20,9 @@ controller gets faster. Pure: times are passed in.
 """
 
 from __future__ import annotations
+
+import math
+from enum import StrEnum
 
 from smartsofar.control.model import PowerPlan
 from smartsofar.control.response import DirectedResponse, ResponseBounds
@@ -31,15 +36,25 @@ def _configure(plan: PowerPlan, response: DirectedResponse, now: float | None) -
     plan.ramp_w_per_s, plan.down_ramp_w_per_s = max(response.up.ramp_w_per_s, 1.0), max(response.down.ramp_w_per_s, 1.0)
 
 
+class ReportVerdict(StrEnum):
+    """What a reported battery power says about the trajectories."""
+
+    CONSISTENT = "consistent"
+    CONTRADICTS = "contradicts"  # outside every plausible trajectory: the unit does not behave as believed
+    ARRIVED = "arrived"  # at the final setpoint, about when the nominal trajectory said it would be
+
+
 class PowerEnvelope:
     """Nominal, fast and slow trajectories of one unit's battery power (W, charge positive)."""
 
-    __slots__ = ("fast", "nominal", "slow")
+    __slots__ = ("command_from_w", "commanded_at", "fast", "nominal", "slow")
 
     def __init__(self, bounds: ResponseBounds) -> None:
         self.nominal = PowerPlan()
         self.fast = PowerPlan()
         self.slow = PowerPlan()
+        self.commanded_at = -math.inf
+        self.command_from_w = 0.0  # where the nominal trajectory had the unit at the last command
         self.set_bounds(bounds)
 
     @property
@@ -60,11 +75,24 @@ class PowerEnvelope:
         _configure(self.fast, bounds.fast, now)
         _configure(self.slow, bounds.slow, now)
 
-    def contradicts(self, t: float, power_w: float, tolerance_w: float, lag_s: float) -> bool:
-        """True if a report of ``power_w`` at ``t`` (which may trail the real power by up to ``lag_s``) lies
-        outside every plausible trajectory by more than ``tolerance_w``."""
+    def judge_report(self, t: float, power_w: float, tolerance_w: float, lag_s: float,
+                     arrival_slack_s: float) -> ReportVerdict:
+        """What a report of ``power_w`` at ``t`` says, for a report that may trail the real power by up to
+        ``lag_s``. Arrival counts when the last command moved the unit by more than twice ``tolerance_w``, the
+        report came after it, and the nominal trajectory had the unit there by ``arrival_slack_s`` before
+        (one that arrives much later than that has become slower: its bounds stay open)."""
+        if self.steady:
+            return ReportVerdict.CONSISTENT
         low, high = self.range_w(max(t - lag_s, self.anchor_t), t)
-        return power_w < low - tolerance_w or power_w > high + tolerance_w
+        if power_w < low - tolerance_w or power_w > high + tolerance_w:
+            return ReportVerdict.CONTRADICTS
+        final = self.final_w
+        if (t >= self.commanded_at and abs(power_w - final) <= tolerance_w
+                and abs(final - self.command_from_w) > 2 * tolerance_w
+                and abs(self.nominal.power_at(t) - final) <= 2 * tolerance_w
+                and self.nominal.settled_at() >= t - arrival_slack_s):
+            return ReportVerdict.ARRIVED
+        return ReportVerdict.CONSISTENT
 
     @property
     def anchor_t(self) -> float:
@@ -83,6 +111,7 @@ class PowerEnvelope:
 
     def command(self, now: float, target_w: float) -> None:
         """The unit accepted a command at ``now``."""
+        self.commanded_at, self.command_from_w = now, self.nominal.power_at(now)
         for plan in self.plans:
             plan.command(now, target_w)
 
@@ -117,10 +146,6 @@ class PowerEnvelope:
     def settled_at(self) -> float:
         """When the slowest plausible trajectory stops moving."""
         return max(p.settled_at() for p in self.plans)
-
-    def nominal_settled_at(self) -> float:
-        """When the expected trajectory stops moving."""
-        return self.nominal.settled_at()
 
     def forget_before(self, t: float) -> None:
         """Fold what happened before ``t`` into each trajectory's anchor."""

@@ -41,10 +41,9 @@ from typing import NamedTuple
 from smartsofar.config import ControlConfig
 
 ALPHA = 0.35  # share of a small residual taken into the base at once
-NOISE_W = 10.0  # a meter sample's own uncertainty (noise and the 10 W steps of the units' reports)
 BETA = 0.02  # share of a small residual taken into the slope (per second)
 MAX_SLOPE_W_PER_S = 200.0
-CAUSAL_S = 1.5  # by default a command acts this long after the sample that asked for it (dead time + half a second)
+CAUSAL_S = 1.5  # by default a command acts this long after the sample that asked for it (dead time + 0.5 s)
 MIN_HOLD_S = 2.0  # on a fast ramp, correct at most this often
 MAX_HOLD_S = 10.0
 RAMP_CHANGES = 3  # this many per-sample changes in a row, the same way and of a similar size, are a ramp.
@@ -97,8 +96,10 @@ class TrackingLaw:
         """Update the base from a sample; None when the sample is set aside (transition, small change).
 
         ``battery_range_w`` is the lowest and highest battery power the units may have had while the meter
-        measured (its window is not known to the second): during a transition, a sample that any power in
-        that range explains is set aside, and only a change beyond it by more than ``step_w`` is taken.
+        measured (its window is not known to the second). During a transition only what no power in that
+        range explains is news about the house: beyond ``step_w`` it is taken at once (and no more than that,
+        so a step is never overshot); a residual the nominal plan explains within ``jump_w`` goes through the
+        filter as usual (ramps are followed); otherwise only the unexplained part is filtered in.
         """
         state = self.state
         raw = grid_w - battery_mean_w
@@ -124,7 +125,7 @@ class TrackingLaw:
             if self.config.step_w > 0 and abs(outside) > self.config.step_w:
                 state.base_w = predicted + outside  # the smallest change the sample shows: never overshoot
                 state.base_t = taken_at
-                state.unconfirmed = int(abs(outside) < self.config.confirm_below_w)
+                self._jumped(outside)
                 return raw
             if abs(residual) > self.jump_w:
                 # The plan may be off while the units move: take only what no plausible power explains.
@@ -143,7 +144,7 @@ class TrackingLaw:
             state.base_w = raw
             state.slope_w_per_s = max(-MAX_SLOPE_W_PER_S, min(MAX_SLOPE_W_PER_S, ramp))
             if large and not ramp:
-                state.unconfirmed = int(abs(residual) < self.config.confirm_below_w)
+                self._jumped(residual)
             else:
                 state.unconfirmed = max(0, state.unconfirmed - 1)
         else:
@@ -153,6 +154,10 @@ class TrackingLaw:
             state.slope_w_per_s = max(-MAX_SLOPE_W_PER_S, min(MAX_SLOPE_W_PER_S, slope))
         state.base_t = taken_at
         return raw
+
+    def _jumped(self, size_w: float) -> None:
+        """The house jumped by ``size_w``: a small jump waits for the next sample (``confirm_below_w``)."""
+        self.state.unconfirmed = int(abs(size_w) < self.config.confirm_below_w)
 
     def _ramp_slope(self) -> float:
         """The slope (W/s) if the last samples change steadily the same way faster than noise, else 0."""
@@ -177,8 +182,7 @@ class TrackingLaw:
         """Whether to re-command the units, given where they are heading (``heading_w``, battery total).
 
         ``clamp`` is the (lowest, highest) battery total the units and the rules allow now; ``causal_s`` how
-        long after ``now`` a command would take effect (the units' dead time and half their ramp). A base set
-        aside during a transition is extrapolated along its slope from its own time.
+        long after ``now`` a command would take effect (the units' dead time and half a second).
         """
         state = self.state
         assert state.base_w is not None, "observe() a sample first"

@@ -27,7 +27,7 @@ from typing import Protocol
 from smartsofar.bus.client import LinkHealth
 from smartsofar.config import UnitConfig
 from smartsofar.control.allocation import UnitRoom
-from smartsofar.control.envelope import PowerEnvelope
+from smartsofar.control.envelope import PowerEnvelope, ReportVerdict
 from smartsofar.control.response import REPORT_LAG_ALLOWANCE_S, Response, ResponseLearner
 from smartsofar.control.safety import SocGates, UnitCondition
 from smartsofar.sofar.device_info import UnitInfo, UnitSettings
@@ -110,7 +110,6 @@ class UnitRuntime:
     commands_sent: int = 0
     _response_version: int = field(init=False, default=-1)
     last_power: tuple[float, float] | None = None  # (when, W) the unit last reported its battery power
-    command_from_w: float = 0.0  # where the plan had the unit when its last command was accepted
     widened: bool = False  # a report surprised the plan: its bounds are every plausible response until it settles
     surprised_at: float = -math.inf  # when a report last contradicted every plausible trajectory
 
@@ -133,23 +132,16 @@ class UnitRuntime:
         self.last_power = (measured_at, power_w)
         self.response.on_power(measured_at, power_w)
         self.adopt_response(measured_at)
-        final = self.plan.final_w
-        tolerance = max(REPORT_TOLERANCE_W, 0.05 * abs(final))
-        if not self.plan.steady and self.plan.contradicts(measured_at, power_w, tolerance, REPORT_LAG_ALLOWANCE_S):
+        tolerance = max(REPORT_TOLERANCE_W, 0.05 * abs(self.plan.final_w))
+        verdict = self.plan.judge_report(measured_at, power_w, tolerance, REPORT_LAG_ALLOWANCE_S, ARRIVAL_SLACK_S)
+        if verdict is ReportVerdict.CONTRADICTS:
             # Nothing the unit is believed able to do explains this report (it became slower, say): doubt the
             # commands under way as widely as any ME3000SP could behave, until they have arrived.
             self.plan.widen(measured_at, self.response.plausible_bounds())
             self.widened = True
             self.surprised_at = measured_at
-            return
-        if (not self.plan.steady and measured_at >= self.last_command_at and abs(power_w - final) <= tolerance
-                and abs(final - self.command_from_w) > 2 * tolerance
-                and abs(self.plan.power_at(measured_at) - final) <= 2 * tolerance
-                and self.plan.nominal_settled_at() >= measured_at - ARRIVAL_SLACK_S):
-            # The unit says it has arrived where it was last told to go, about when its learned response said it
-            # would: no slower or faster trajectory is left to doubt. (One that arrives much later than expected
-            # has become slower: then the bounds stay open until it is learned again.)
-            self.plan.arrived(measured_at)
+        elif verdict is ReportVerdict.ARRIVED:
+            self.plan.arrived(measured_at)  # no slower or faster trajectory is left to doubt
 
     @property
     def unit_id(self) -> int:
@@ -301,7 +293,7 @@ class UnitRuntime:
             blocked = (target > 0 and status.battery_full) or (target < 0 and status.battery_flat)
             self.setpoint_w = target
             goal = 0.0 if blocked else float(target)
-            start = self.command_from_w = self.plan.power_at(now)
+            start = self.plan.power_at(now)
             # Learn only from a start the unit itself confirmed: a plan that is off (a unit slower than believed)
             # would teach a wrong dead time.
             confirmed = self.last_power is not None and now - self.last_power[0] <= REPORT_FRESH_S and abs(

@@ -75,38 +75,40 @@ async def run_opendtu_dpl(sim: Simulation) -> None:
         await sim.sleep(1.0)
 
 
-async def run_meter_predictor(sim: Simulation) -> None:
-    """Perfect knowledge of the plant, the meter's view of the house, no prediction of the house."""
+async def _follow_house(sim: Simulation, house_w: Callable[[], Awaitable[float]], delay_s: float) -> None:
+    """Each second, ``delay_s`` after it: command target - house whenever that moves past the deadband."""
     target = sim.scenario.control.target_w
     total = 0.0
     units = _Units(sim)
-    await sim.sleep(PREDICTOR_DELAY_S)
+    await sim.sleep(delay_s)
     while not sim.done:
-        sample = await sim.meter.read()
-        house = sample.power_w - sim.battery_w  # exact battery energy over the meter's second
-        wanted = target - house
+        wanted = target - await house_w()
         if abs(wanted - total) > REFERENCE_DEADBAND_W:
             total = wanted
             await units.command_total(total)
         await units.keep_alive()
         await sim.sleep(1.0)
+
+
+async def run_meter_predictor(sim: Simulation) -> None:
+    """Perfect knowledge of the plant, the meter's view of the house, no prediction of the house."""
+
+    async def house() -> float:
+        sample = await sim.meter.read()
+        return sample.power_w - sim.battery_w  # exact battery energy over the meter's second
+
+    await _follow_house(sim, house, PREDICTOR_DELAY_S)
 
 
 async def run_perfect_sensing(sim: Simulation) -> None:
     """Knows the house's power the instant it changes (each whole second) and commands at once."""
-    target = sim.scenario.control.target_w
     plant = sim.plant
-    total = 0.0
-    units = _Units(sim)
-    while not sim.done:
+
+    async def house() -> float:
         second = plant.second_of_day(sim.t)
-        house = plant.household.load_w(second) - plant.household.pv_w(second)
-        wanted = target - house
-        if abs(wanted - total) > REFERENCE_DEADBAND_W:
-            total = wanted
-            await units.command_total(total)
-        await units.keep_alive()
-        await sim.sleep(1.0)
+        return plant.household.load_w(second) - plant.household.pv_w(second)
+
+    await _follow_house(sim, house, 0.0)
 
 
 REFERENCES: dict[str, Callable[[Simulation], Awaitable[None]]] = {

@@ -119,3 +119,25 @@ def test_a_steady_ramp_is_followed_ahead() -> None:
     assert law.state.slope_w_per_s == pytest.approx(40.0)
     _, desired = feed(law, 100.0 + 40 * 10, 0.0, 10.0, heading_w=0.0)
     assert desired < -(100 + 40 * 10)  # aims ahead of where the house is now
+
+
+def test_with_confirmation_a_one_sample_spike_costs_no_command() -> None:
+    law = TrackingLaw(ControlConfig(lean_w=0, confirm_below_w=300))
+    for t in range(10):
+        feed(law, 300.0, -300.0, float(t))
+    act, desired = feed(law, 500.0, -300.0, 10.0)  # a fridge's start surge ...
+    assert not act and desired == pytest.approx(-500.0)
+    act, _ = feed(law, 300.0, -300.0, 11.0)  # ... over a second later
+    assert not act
+    assert not feed(law, 300.0, -300.0, 12.0)[0]
+
+
+def test_with_confirmation_a_small_step_that_lasts_is_taken_a_sample_later_and_a_large_one_at_once() -> None:
+    law = TrackingLaw(ControlConfig(lean_w=0, confirm_below_w=300))
+    for t in range(10):
+        feed(law, 300.0, -300.0, float(t))
+    assert not feed(law, 500.0, -300.0, 10.0)[0]
+    act, desired = feed(law, 500.0, -300.0, 11.0)
+    assert act and desired == pytest.approx(-500.0)
+    act, desired = feed(law, 2500.0, -500.0, 12.0)  # a kettle: no waiting
+    assert act and desired == pytest.approx(-2500.0)
