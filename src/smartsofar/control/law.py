@@ -105,6 +105,9 @@ class TrackingLaw:
         raw = grid_w - battery_mean_w
         state.raws.append((taken_at, raw))
         ramp = self._ramp_slope()
+        if in_transition and ramp and (battery_range_w is None or (
+                battery_range_w[1] - battery_range_w[0] >= abs(ramp) * RAMP_CHANGES)):
+            ramp = 0.0  # the units' own ramp, which the plan may not know, could make the same samples
         if state.base_w is None:
             state.base_w, state.base_t, state.slope_w_per_s = raw, taken_at, 0.0
             return raw

@@ -119,19 +119,21 @@ class UnitRuntime:
         self.plan = PowerEnvelope(self.response.bounds())
         self._response_version = self.response.version
 
-    def adopt_response(self, now: float | None = None) -> None:
-        """Plan with the learner's latest estimate (after it learned, or after a saved one was loaded); given
-        ``now``, commands not yet in effect are re-timed too."""
-        if self.response.version != self._response_version or (self.widened and self.plan.steady):
+    def adopt_response(self) -> None:
+        """Plan with the learner's latest estimate (after it learned, or after a saved one was loaded), once
+        the unit is steady: changing the response of a transition under way would rewrite what the plan says
+        the unit delivered, which the meter's last samples were already judged against."""
+        changed = self.response.version != self._response_version or self.widened
+        if changed and self.plan.steady:
             self._response_version = self.response.version
             self.widened = False
-            self.plan.set_bounds(self.response.bounds(), now)
+            self.plan.set_bounds(self.response.bounds())
 
     def on_power(self, power_w: float, measured_at: float) -> None:
         """A reported battery power (from a short or a full read): what the response learner needs."""
         self.last_power = (measured_at, power_w)
         self.response.on_power(measured_at, power_w)
-        self.adopt_response(measured_at)
+        self.adopt_response()
         tolerance = max(REPORT_TOLERANCE_W, 0.05 * abs(self.plan.final_w))
         verdict = self.plan.judge_report(measured_at, power_w, tolerance, REPORT_LAG_ALLOWANCE_S, ARRIVAL_SLACK_S)
         if verdict is ReportVerdict.CONTRADICTS:
