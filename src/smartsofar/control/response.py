@@ -151,10 +151,11 @@ class _History:
     ramp_floor: deque[float] = field(default_factory=lambda: deque(maxlen=KEEP))
     inside: deque[tuple[tuple[float, float], ...]] = field(default_factory=lambda: deque(maxlen=KEEP))
 
-    def pooled_fit(self) -> Response | None:
-        """A Theil-Sen line through the pooled transition readings, when they span enough of a ramp."""
-        points = [p for episode in self.inside for p in episode]
-        if len(points) < 4 or max(x for x, _ in points) - min(x for x, _ in points) < 100.0:
+    def pooled_fit(self, extra: tuple[tuple[float, float], ...] = ()) -> Response | None:
+        """A Theil-Sen line through the pooled transition readings (and ``extra`` ones), when they span enough
+        of a ramp."""
+        points = [p for episode in self.inside for p in episode] + list(extra)
+        if len(points) < 3 or max(x for x, _ in points) - min(x for x, _ in points) < 100.0:
             return None
         slopes = [(y1 - y0) / (x1 - x0) for i, (x0, y0) in enumerate(points) for x1, y1 in points[i + 1:]
                   if abs(x1 - x0) >= 20.0]
@@ -215,6 +216,17 @@ class ResponseLearner:
         """The unit went offline, refused, or reported something else entirely: drop the episode."""
         self.episode = None
 
+    def first_reading_after_s(self, phase: float) -> float:
+        """When to read first after the open episode's command, for a ``phase`` in [0, 1): somewhere inside
+        the transition the estimate expects (varied from one command to the next, so that a transition
+        shorter than the read interval is still caught inside, at different points, across commands)."""
+        episode = self.episode
+        if episode is None:
+            return 0.0
+        expected = getattr(self.bounds().nominal, episode.direction)
+        transition = abs(episode.step_w) / expected.ramp_w_per_s
+        return max(0.0, expected.dead_time_s - 0.1) + phase * (transition + 0.2)
+
     def wants_readings(self) -> bool:
         """True while an episode is open: read the unit's power more often."""
         return self.episode is not None
@@ -260,6 +272,9 @@ class ResponseLearner:
         ramp = statistics.median(ramp_values) if ramp_values else max(self.configured.ramp_w_per_s,
                                                                        _robust_floor(floors))
         fitted = own.pooled_fit()
+        if fitted is None:  # too few readings inside this direction's transitions: take the other's too
+            other = self.history["down" if direction == "up" else "up"]
+            fitted = own.pooled_fit(tuple(p for episode in other.inside for p in episode))
         if fitted is not None and PLAUSIBLE_RAMP_W_PER_S[0] / 4 <= fitted.ramp_w_per_s <= 100_000:
             dead, ramp = fitted.dead_time_s, max(fitted.ramp_w_per_s, _robust_floor(floors))
         return Response(dead, ramp), len(dead_values)

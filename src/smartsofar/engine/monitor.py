@@ -101,12 +101,12 @@ class UnitMonitor:
         for rt in self.site.units:
             episode = rt.response.episode
             if episode is not None and self._episode_seen.get(rt.unit_id) != episode.t_cmd:
-                # A new command to learn from: its first reading lands at a phase that differs from one command
-                # to the next (a golden-ratio sequence), so a transition shorter than the read interval is still
-                # seen across commands.
+                # A new command to learn from: its first reading lands inside the expected transition, at a
+                # phase that differs from one command to the next (a golden-ratio sequence).
                 self._episode_seen[rt.unit_id] = episode.t_cmd
                 self._episodes += 1
-                self._next_power[rt.unit_id] = episode.t_cmd + (self._episodes * 0.618034 % 1.0) * FAST_READ_S
+                phase = self._episodes * 0.618034 % 1.0
+                self._next_power[rt.unit_id] = episode.t_cmd + rt.response.first_reading_after_s(phase)
             if self._wants_power(rt):
                 due.append(self._next_power.setdefault(rt.unit_id, rt.last_command_at + SETTLED_READ_S))
         return min(due, default=None)
