@@ -64,6 +64,10 @@ class DirectedResponse(NamedTuple):
         """The same response both ways."""
         return cls(response, response)
 
+    def way(self, direction: Direction) -> Response:
+        """The response in one direction."""
+        return self.up if direction == "up" else self.down
+
 
 class ResponseBounds(NamedTuple):
     """What the controller plans with: the nominal response and the fastest and slowest plausible ones."""
@@ -223,7 +227,7 @@ class ResponseLearner:
         episode = self.episode
         if episode is None:
             return 0.0
-        expected = getattr(self.bounds().nominal, episode.direction)
+        expected = self.bounds().nominal.way(episode.direction)
         transition = abs(episode.step_w) / expected.ramp_w_per_s
         return max(0.0, expected.dead_time_s - 0.1) + phase * (transition + 0.2)
 
@@ -238,14 +242,14 @@ class ResponseLearner:
 
     def slow_settle_s(self, episode: Episode) -> float:
         """How long the slowest plausible response takes for this episode's step."""
-        slow = getattr(self.bounds().slow, episode.direction)
-        return float(slow.dead_time_s + abs(episode.step_w) / slow.ramp_w_per_s)
+        slow = self.bounds().slow.way(episode.direction)
+        return slow.dead_time_s + abs(episode.step_w) / slow.ramp_w_per_s
 
     def _close(self) -> None:
         episode, self.episode = self.episode, None
         if episode is None:
             return
-        observation = fit_episode(episode, getattr(self.bounds().nominal, episode.direction).ramp_w_per_s)
+        observation = fit_episode(episode, self.bounds().nominal.way(episode.direction).ramp_w_per_s)
         if observation is None:
             return
         history = self.history[episode.direction]
