@@ -57,6 +57,7 @@ async def test_dashboard_drives_the_units_with_mode_slider_and_standby(browser: 
     page = await open_page(browser, live.url)
     await expect(page.locator(".unit-card")).to_have_count(2)
     await expect(page.locator(".unit-card").first).to_contain_text("garage")
+    await expect(page.locator(".unit-card .response").first).to_contain_text("s dead time")
     await expect(page.get_by_test_id("grid-w")).not_to_have_text("–")
     await expect(page.locator("#power-slider")).to_be_disabled()  # auto: SmartSofar sets the power
 

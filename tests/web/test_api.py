@@ -48,7 +48,9 @@ async def test_state_shows_the_site(live: LiveService, http: httpx.AsyncClient) 
     assert state["manual_min_w"] == -6000 and state["manual_max_w"] == 6000
     unit = (await http.get("/api/v1/units/2")).json()
     assert unit["reading"]["soc_pct"] == 50 and unit["info"]["serial"].startswith("SE1ES")
-    assert len((await http.get("/api/v1/units")).json()) == 2
+    assert set(unit["response"]) >= {"dead_time_s", "ramp_w_per_s", "samples", "up", "down"}
+    units = (await http.get("/api/v1/units")).json()
+    assert len(units) == 2 and all(u["response"]["samples"] >= 0 for u in units)
     assert (await http.get("/api/v1/units/9")).status_code == 404
     assert (await http.get("/api/v1/meter")).json()["fresh"] is True
 
