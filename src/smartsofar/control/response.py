@@ -43,6 +43,7 @@ MIN_STEP_W = 150.0  # smaller steps say little next to 0x020D's 10 W resolution
 MAX_EPISODE_S = 70.0  # the slowest plausible unit: 5 s + 6 kW at 100 W/s
 KEEP = 9
 REPORT_LAG_ALLOWANCE_S = 0.4
+EARLY_READ_S = 0.3  # the first reading of an episode may come this much before the expected dead time ends
 LEARNED_AFTER = 10  # episodes: after this many the unit is read less often while it settles
 
 
@@ -229,7 +230,7 @@ class ResponseLearner:
             return 0.0
         expected = self.bounds().nominal.way(episode.direction)
         transition = abs(episode.step_w) / expected.ramp_w_per_s
-        return max(0.0, expected.dead_time_s - 0.1) + phase * (transition + 0.2)
+        return max(0.0, expected.dead_time_s - EARLY_READ_S) + phase * (transition + EARLY_READ_S)
 
     def wants_readings(self) -> bool:
         """True while an episode is open: read the unit's power more often."""
