@@ -112,6 +112,17 @@ async def test_a_refused_value_is_shown_and_changes_nothing(browser: Browser, li
     assert live.service.engine is not None and live.service.engine.site.mode.manual_power_w == 0
 
 
+async def test_a_typed_power_survives_live_updates_until_it_is_applied(browser: Browser, live: LiveService) -> None:
+    page = await open_page(browser, live.url)
+    await page.get_by_label("Manual").check()
+    await page.fill("#power-number", "1200")
+    await page.focus("#power-apply")  # the focus leaves the field, as when the user reaches for Apply ...
+    await page.wait_for_timeout(2500)  # ... while live updates arrive
+    await expect(page.locator("#power-number")).to_have_value("1200")
+    await page.click("#power-apply")
+    assert await eventually(lambda: abs(live.battery_w() - 1200) < 30)
+
+
 async def test_settings_are_saved_and_read_back(browser: Browser, live: LiveService) -> None:
     page = await open_page(browser, f"{live.url}/#settings")
     field = page.locator("#set-control-deadband_w")

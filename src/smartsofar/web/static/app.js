@@ -14,6 +14,7 @@ const app = {
   unitCards: new Map(),
   logs: [],
   sliderBusy: false,
+  powerTyped: false,  // a power typed in the number field and not applied yet
   pending: {},  // key -> {value, until}: what the user just chose, shown until a snapshot confirms it
   history: { range: "day", end: null },
   settings: { groups: [], changed: new Map() },
@@ -180,7 +181,7 @@ function renderControl(s) {
   $("#standby-button").disabled = !canWrite || mode.mode === "standby";
   $("#manual-options").classList.toggle("disabled", !manual);
   const editing = [$("#power-slider"), $("#power-number")].includes(document.activeElement);
-  if (!app.sliderBusy && !editing && !power.sending) {
+  if (!app.sliderBusy && !editing && !power.sending && !(app.powerTyped && manual)) {
     $("#power-slider").value = mode.manual_power_w;
     $("#power-number").value = mode.manual_power_w;
   }
@@ -234,12 +235,22 @@ function wireControls() {
   $("#target").addEventListener("change", (e) =>
     act(() => api("PUT", "/api/v1/target", { target_w: Number(e.target.value) })));
   const slider = $("#power-slider");
-  slider.addEventListener("input", () => { app.sliderBusy = true; $("#power-number").value = slider.value; });
+  slider.addEventListener("input", () => {
+    app.sliderBusy = true;
+    app.powerTyped = false;
+    $("#power-number").value = slider.value;
+  });
   slider.addEventListener("change", () => {
     app.sliderBusy = false;
     sendPower(Number(slider.value));
   });
-  const apply = () => sendPower(Number($("#power-number").value));
+  // A typed value stays until it is applied: the live updates must not put the current setpoint back while
+  // the focus moves from the field to the Apply button.
+  $("#power-number").addEventListener("input", () => { app.powerTyped = true; });
+  const apply = () => {
+    app.powerTyped = false;
+    return sendPower(Number($("#power-number").value));
+  };
   $("#power-apply").addEventListener("click", apply);
   $("#power-number").addEventListener("keydown", (e) => { if (e.key === "Enter") apply(); });
   $("#standby-button").addEventListener("click", () => act(async () => {
