@@ -11,6 +11,7 @@ Units and signs follow the rest of SmartSofar: grid W > 0 is import, battery W >
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -197,6 +198,17 @@ class WebConfig(_Section):
     password_hash: SecretStr | None = Field(None, description="Set with 'smartsofar passwd'; empty = no login")
     api_token_hash: SecretStr | None = Field(None, description="Set with 'smartsofar token': for scripts")
     read_only_without_login: bool = Field(True, description="With a password set, let visitors watch without login")
+    allowed_hosts: list[str] = Field(default_factory=list, description="Host names the page is reached by, besides "
+                                     "addresses, localhost and this machine's own names (e.g. battery.example.org, "
+                                     "*.example.org); any other name is refused, against DNS rebinding")
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.?", name):
+                raise ValueError(f"{name!r} is not a host name")
+        return value
 
 
 class MqttConfig(_Section):

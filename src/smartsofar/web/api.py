@@ -20,6 +20,7 @@ from smartsofar import __version__
 from smartsofar.engine.snapshot import SiteSnapshot
 from smartsofar.errors import InvalidInputError
 from smartsofar.logbuffer import LEVELS
+from smartsofar.redact import redact
 from smartsofar.web.context import WebContext
 from smartsofar.web.settings import OPERATING_KEYS, SaveResult, catalogue
 
@@ -184,7 +185,7 @@ async def get_diagnostics(ctx: Ctx) -> dict[str, Any]:
         "meter": state.meter.to_json() if state.meter else None,
         "history_rows": {t: ctx.history.count(t) for t in ("site_10s", "site_5min", "daily")} if ctx.history else None,
         "status": {name: get() for name, get in ctx.extra_status.items()},
-        "config": engine.config.model_dump(mode="json", exclude={"web": {"password_hash", "api_token_hash"}}),
+        "config": redact(engine.config.model_dump(mode="json")),
     }
 
 

@@ -24,6 +24,7 @@ from smartsofar.errors import ConfigError, DeviceError, InvalidInputError, Stora
 from smartsofar.web import api, legacy, live, login
 from smartsofar.web.auth import AccessError
 from smartsofar.web.context import WebContext
+from smartsofar.web.guard import BodyLimit, HostGuard, machine_names
 from smartsofar.web.metrics import registry_for
 
 STATIC = Path(str(resources.files("smartsofar").joinpath("web", "static")))
@@ -91,4 +92,8 @@ def create_app(ctx: WebContext) -> FastAPI:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    web = ctx.engine.config.web
+    bound = [] if web.host in ("0.0.0.0", "::", "") else [web.host]
+    app.add_middleware(BodyLimit)
+    app.add_middleware(HostGuard, allowed=[*machine_names(), *bound, *web.allowed_hosts])
     return app

@@ -7,7 +7,8 @@ replaced atomically, and what can change live does: the control law's thresholds
 meter's timing, read-only access; the operating target and permissions go through the commands object.
 Bus, unit, meter-address, web and MQTT changes take effect at the next start, and the answer says so.
 
-Secrets are never sent to the page: a password shows only whether it is set, and can be replaced.
+Secrets are never sent to the page: a password shows only whether it is set, and can be replaced; a URL shows
+its password as ``***``, and a URL saved back with ``***`` keeps the stored password.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tomlkit.items import Table
 
 from smartsofar.config import Config, parse_config
 from smartsofar.errors import ConfigError, InvalidInputError
+from smartsofar.redact import keep_secret, redact_url
 from smartsofar.storage.atomic import atomic_write
 
 SECTIONS = ("control", "meter", "buses", "mqtt", "web", "storage")
@@ -94,6 +96,8 @@ def _fields(model: BaseModel, prefix: str) -> list[Field]:
             kind, choices = "choice", tuple(str(a) for a in typing.get_args(annotation))
         if isinstance(value, Path):
             value = str(value)
+        if name == "url" and isinstance(value, str):
+            value = redact_url(value)  # a password in a URL is written, never shown
         low = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
         high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
         live = key in LIVE_KEYS or key in OPERATING_KEYS or (prefix == "control" and key != "control.mode")
@@ -154,11 +158,22 @@ class SettingsFile:
         """
         if not changes:
             raise InvalidInputError("no settings given")
+        changes = _flatten(changes)  # a whole table counts key by key: the hidden keys stay hidden
+        whole = [k for k, v in changes.items() if isinstance(v, dict) or (
+            isinstance(v, list) and any(isinstance(item, dict) for item in v))]
+        if whole:
+            raise InvalidInputError(f"give settings key by key, not whole tables: {', '.join(sorted(whole))}")
         bad = [k for k in changes if k.split(".")[0] not in SECTIONS or (k in HIDDEN_KEYS and not hidden_ok)]
         if bad:
             raise InvalidInputError(f"unknown setting(s): {', '.join(sorted(bad))}")
         document = self._document()
+        current = self.effective.model_dump(mode="json")
         for key, value in changes.items():
+            if key.endswith(".url") and isinstance(value, str):
+                try:
+                    value = keep_secret(value, _lookup(current, key.split(".")))
+                except ValueError as exc:
+                    raise InvalidInputError(f"{key}: {exc}") from None
             _set(document, key.split("."), value)
         try:
             config = parse_config(document.unwrap(), "settings")
@@ -183,6 +198,30 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def _flatten(changes: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"web": {"port": 80}}`` as ``{"web.port": 80}``; dotted keys as they are."""
+    flat: dict[str, Any] = {}
+    for key, value in changes.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _lookup(data: Any, path: list[str]) -> str | None:
+    """The string at a dotted path of dumped configuration, or None."""
+    for part in path:
+        if isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        elif isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            return None
+    return data if isinstance(data, str) else None
 
 
 def _set(container: Any, path: list[str], value: Any) -> None:

@@ -1,0 +1,157 @@
+"""What every HTTP request passes before any route sees it: a host this service answers to, a small body.
+
+- **Host names** (DNS rebinding). A page on another site can point its own name at 127.0.0.1 and talk to
+  SmartSofar through the visitor's browser, with a ``Host`` header it chooses. So a request is served only
+  when its ``Host`` is an address (IPv4 or IPv6 literal: no name to rebind), ``localhost``, one of this
+  machine's names, or one the user configures (``[web] allowed_hosts``, ``*.example.org`` for a domain).
+  Anything else is a 400 that says how to allow it. The cross-site check then compares ``Origin`` with a
+  ``Host`` that can be trusted.
+- **Bodies.** A body larger than ``MAX_BODY_BYTES`` is refused with 413 before it is parsed (one sent in
+  chunks as soon as it passes the limit), and never kept: no request can fill the memory or hold the event
+  loop (and the control loop with it) parsing a large document. Up to ``DRAIN_BYTES`` of a refused body are
+  read and dropped so the sender can read the answer; past that the connection is closed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY_BYTES = 64 * 1024
+DRAIN_BYTES = 1024 * 1024  # a refused body up to this size is read (and dropped) so its sender sees the 413
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
+
+
+def machine_names() -> set[str]:
+    """This machine's own names: its host name, with ``.local`` (mDNS) and its fully qualified name."""
+    names = set(LOOPBACK_NAMES)
+    host = socket.gethostname().lower()
+    if host:
+        names |= {host, f"{host}.local", socket.getfqdn().lower()}
+    return names
+
+
+def _host_of(header: str) -> str:
+    """The name or address in a ``Host`` value (port and IPv6 brackets removed, lower case, no final dot)."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    if value.count(":") == 1:
+        value = value.split(":")[0]
+    return value.rstrip(".")
+
+
+class HostGuard:
+    """Serves only requests whose ``Host`` names this service (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        self.app = app
+        names = {name.lower().rstrip(".") for name in allowed if name}
+        self.exact = {n for n in names if not n.startswith("*.")}
+        self.domains = tuple(n[1:] for n in names if n.startswith("*."))  # ".example.org"
+
+    def allows(self, header: str) -> bool:
+        """True if a ``Host`` header names this service."""
+        host = _host_of(header)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return host in self.exact or host.endswith(self.domains) if self.domains else host in self.exact
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not host or not self.allows(host):
+            name = _host_of(host) or "(none)"
+            await _refuse(send, 400, f"this SmartSofar does not answer to the host name {name!r}; if that is how "
+                          "you reach it, add it to [web] allowed_hosts")
+            return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` with 413, before a route reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_large = int(length) > self.max_bytes
+            except ValueError:
+                await _refuse(send, 400, "Content-Length is not a number")
+                return
+            if too_large:
+                if int(length) <= DRAIN_BYTES:
+                    await _drain(receive)
+                await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
+                return
+        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+            await self.app(scope, receive, send)  # no body, or one whose length was checked
+            return
+        # Sent in chunks: read it here, up to the limit, then hand it on.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                if message.get("more_body", False):
+                    await _drain(receive, DRAIN_BYTES - size)
+                await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body already read, then whatever the client sends next."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _drain(receive: Receive, budget: int = DRAIN_BYTES) -> None:
+    """Read and drop the rest of a refused body, up to ``budget`` bytes, so the client can read the answer
+    (a larger one is cut off: the connection closes)."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = message.encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
