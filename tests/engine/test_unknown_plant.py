@@ -8,11 +8,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from smartsofar.config import ControlConfig, UnitConfig
+from smartsofar.engine.modes import Mode, ModeState
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.storage.response_store import ResponseStore
 from tests.engine.harness import ScriptedHouse, make_rig
@@ -138,3 +140,20 @@ async def test_the_watch_never_backs_off_on_a_learned_plant() -> None:
     rig = await make_rig(step_test(), plant=plant(2.5, 300.0), duration_s=3 * CYCLE_S)
     await rig.run_until(3 * CYCLE_S)
     assert rig.site.oscillation.engagements == 0
+
+
+async def test_short_reads_stop_once_the_units_have_settled_whatever_the_mode() -> None:
+    manual = ModeState(Mode.MANUAL, manual_power_w=1500)
+    rig = await make_rig(ScriptedHouse(load=300), plant=plant(2.5, 300.0), mode=manual)
+    reads: list[float] = []
+    for port in rig.sim.ports.values():
+        original = port.read_power
+
+        async def counted(original: Callable[[], Awaitable[float]] = original) -> float:
+            reads.append(rig.sim.t)
+            return await original()
+
+        port.read_power = counted  # type: ignore[method-assign]
+    await rig.run_until(120)
+    assert any(t < 30 for t in reads)  # while the command settled, the units were read ...
+    assert not [t for t in reads if t > 60]  # ... and not once they had

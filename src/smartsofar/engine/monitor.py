@@ -108,7 +108,10 @@ class UnitMonitor:
                 phase = self._episodes * 0.618034 % 1.0
                 self._next_power[rt.unit_id] = episode.t_cmd + rt.response.first_reading_after_s(phase)
             if self._wants_power(rt):
-                due.append(self._next_power.setdefault(rt.unit_id, rt.last_command_at + SETTLED_READ_S))
+                next_at = self._next_power.get(rt.unit_id)
+                if next_at is None or next_at < rt.last_command_at:  # a command since: read a second after it
+                    next_at = self._next_power[rt.unit_id] = rt.last_command_at + SETTLED_READ_S
+                due.append(next_at)
         return min(due, default=None)
 
     @staticmethod

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 HEALTHY_CYCLE_AGE_S = 3.0  # heartbeats go out only while the last healthy cycle is this recent
 DOUBT_S = 15.0  # a unit whose report contradicted its plan this recently makes a reversal suspect
 MAX_BACKOFF_HOLD_S = 30.0  # while backing off, a command is left this long at most to land
+PLAN_MEMORY_S = 8.0  # a usable sample is at most 5 s old, and its window reaches 2 s further back
 METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second ...
 WINDOW_SLACK_S = 1.0  # ... but that second may end up to a second before its reply arrives
 Broadcast = Callable[[], Awaitable[bool]]
@@ -141,6 +142,8 @@ class Site:
             self._refresh_unit(rt, now, auto)
         sample = self.meter.fresh(now) if self.meter else None
         decision = self._decide(now, sample)
+        for rt in self.units:  # whatever the mode: keep what the meter's window may still need, fold the rest
+            rt.plan.forget_before(now - PLAN_MEMORY_S)
         if sample is not None:
             self.lag.record(sample.taken_at, self.clock())
         self._note_safety(decision)
@@ -223,7 +226,6 @@ class Site:
             else:
                 unit_low = unit_high = plan.power_at(sample.taken_at)
             low, high = low + unit_low, high + unit_high
-            plan.forget_before(sample.taken_at - 5.0)
         raw = self.law.observe(sample.power_w, sample.taken_at, battery_mean, in_transition, (low, high))
         base = self.law.state.base_w
         heading = sum(rt.plan.final_w for rt in self.units)
