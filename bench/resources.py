@@ -148,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 process.terminate()
                 process.wait(10)
     first = float(decision.group(1)) if decision else float("nan")
-    text = (f"Measured with `.venv/bin/python bench/resources.py --minutes {args.minutes:g}` (4 units on a simulated "
+    text = (f"Measured with `.venv/bin/python bench/resources.py --minutes {args.minutes:g} --lag-minutes "
+            f"{args.lag_minutes:g}` (4 units on a simulated "
             "bus with 150 ms replies, a simulated Pro 3EM, both on 127.0.0.1; "
             f"this machine: {os.cpu_count()} cores).\n\n"
             "| measure | `smartsofar run` | baseline: idle interpreter with the same imports | target |\n"
@@ -163,8 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| process launch to the web page answering | {page_s:.2f} s | | |\n"
             f"| control lag, meter sample arrival to decision, median / p99 / max | {_lag(lag_alone)} | | |\n")
     if lag_busy is not None:
-        text += (f"| the same with two busy processes on the {os.cpu_count()} cores, the next "
-                 f"{args.lag_minutes:g} min | {_lag(lag_busy)} | | |\n")
+        text += (f"| the same over the last 10 minutes, the last {min(args.lag_minutes, 10):g} of them with two busy "
+                 f"processes on the {os.cpu_count()} cores | {_lag(lag_busy)} | | |\n")
     print(text)
     if args.write:
         write_between_markers(args.write, "resources.py", text)
