@@ -157,3 +157,41 @@ async def test_short_reads_stop_once_the_units_have_settled_whatever_the_mode() 
     await rig.run_until(120)
     assert any(t < 30 for t in reads)  # while the command settled, the units were read ...
     assert not [t for t in reads if t > 60]  # ... and not once they had
+
+
+async def test_a_silent_meter_while_backing_off_still_stands_every_unit_by() -> None:
+    fixed = UnitConfig(id=1, learn_response=False)
+    rig = await make_rig(step_test(), plant=plant(4.0, 150.0), unit=fixed, duration_s=3 * CYCLE_S,
+                         control=ControlConfig(meter_standby_after_s=10))
+    for t in range(30, 3 * CYCLE_S, 10):
+        await rig.run_until(t)
+        if rig.site.oscillation.active(rig.sim.t):
+            break
+    assert rig.site.oscillation.active(rig.sim.t)
+    rig.sim.meter.silent = True
+    await rig.run_until(rig.sim.t + 12)
+    assert all(rt.setpoint_w == 0 for rt in rig.site.units)
+    assert rig.site.safety == "meter_silent"
+
+
+async def test_a_unit_that_goes_quiet_while_its_command_settles_is_left_out_and_not_read_in_a_loop() -> None:
+    rig = await make_rig(step_test(), plant=plant(2.5, 300.0))
+    await rig.run_until(62)  # the kettle's command is on its way: an episode is open on each unit
+    assert any(rt.response.wants_readings() for rt in rig.site.units)
+    port = rig.sim.ports[2]
+    port.offline = True
+    calls = 0
+    original = port.read_power
+
+    async def counted() -> float:
+        nonlocal calls
+        calls += 1
+        return await original()
+
+    port.read_power = counted  # type: ignore[method-assign]
+    await rig.run_until(120)
+    unit = rig.site.unit(2)
+    assert unit.link.value == "offline" and unit.room is None
+    assert not unit.response.wants_readings()  # the episode was dropped, nothing learned from silence
+    assert calls <= 3  # tried while it still seemed to be settling, then left to the offline retries
+    assert abs(sum(w for w in rig.grid_between(100, 120)) / 20) < 100  # the other unit holds the grid
