@@ -26,8 +26,9 @@ from typing import Any
 from markers import write_between_markers
 
 from smartsofar.config import ControlConfig
+from smartsofar.sim.controllers import simulate
 from smartsofar.sim.household import DayProfile
-from smartsofar.sim.simulate import Scenario, simulate
+from smartsofar.sim.simulate import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DAYS = ROOT.parent / "shared" / "data" / "days"

@@ -40,12 +40,13 @@ from markers import write_between_markers
 
 from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.sim.battery import BatterySpec
+from smartsofar.sim.controllers import simulate
 from smartsofar.sim.household import DayProfile, Household, SecondSeries
-from smartsofar.sim.simulate import Scenario, simulate
+from smartsofar.sim.simulate import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-CONTROLLERS = ("smartsofar", "seed-v1", "opendtu-dpl", "meter-predictor", "perfect-sensing")
+CONTROLLERS = ("smartsofar", "seed-v1", "opendtu-dpl", "meter-predictor", "perfect-sensing")  # table order
 DEAD_TIMES = (0.3, 1.0, 2.5, 4.0)
 RAMPS = (150.0, 300.0, 1000.0, 3000.0)
 SLOW = (2.5, 300.0)

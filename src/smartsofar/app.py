@@ -15,7 +15,7 @@ from pathlib import Path
 from smartsofar.bus.client import Bus
 from smartsofar.config import Config
 from smartsofar.engine.commands import SiteCommands
-from smartsofar.engine.modes import Mode, ModeState
+from smartsofar.engine.modes import ModeState
 from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.runner import EngineRunner
 from smartsofar.engine.site import Broadcast, Site
@@ -24,6 +24,7 @@ from smartsofar.errors import BusUnavailableError
 from smartsofar.meter.base import Meter, MeterOptions
 from smartsofar.meter.factory import DetectingMeter, open_meter
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.sofar.heartbeat import BroadcastHeartbeat
 from smartsofar.sofar.unit import SofarUnit
 from smartsofar.storage.response_store import ResponseStore
 from smartsofar.storage.state_store import StateStore
@@ -55,7 +56,7 @@ class Engine:
 def first_start_state(config: Config) -> ModeState:
     """The operating state before anything was saved: from ``[control]``."""
     control = config.control
-    return ModeState(Mode(control.mode), target_w=control.target_w, allow_charge=control.allow_charge,
+    return ModeState(control.mode, target_w=control.target_w, allow_charge=control.allow_charge,
                      allow_discharge=control.allow_discharge)
 
 
@@ -86,7 +87,7 @@ async def build_engine(config: Config, data_dir: Path | None = None) -> Engine:
             log.warning("%s; its units show offline until it answers", exc)
         buses.append(bus)
         label = str(bus.url)
-        broadcasters[label] = bus.broadcast_heartbeat
+        broadcasters[label] = BroadcastHeartbeat(bus)
         for unit_config in bus_config.units:
             port = SofarUnit(bus, unit_config.id, unit_config.label)
             runtimes.append(UnitRuntime(unit_config, port, label, len(runtimes) + 1))

@@ -21,7 +21,6 @@ from smartsofar.sim.cli import add_sim_commands
 from smartsofar.sim.demo import add_demo_command
 from smartsofar.sim.simulate_cli import add_simulate_command
 
-EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 

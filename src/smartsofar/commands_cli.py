@@ -102,7 +102,7 @@ async def run_command(args: argparse.Namespace) -> int:
     async with Bus(args.bus, timeout_s=args.timeout) as bus:
         unit = SofarUnit(bus, args.unit)
         if command is None:
-            await bus.heartbeat(args.unit)
+            await unit.heartbeat()
             print(json.dumps({"unit_id": args.unit, "heartbeat": "answered"}) if args.json
                   else f"unit {args.unit}: heartbeat answered")
             return 0

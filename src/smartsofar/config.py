@@ -19,19 +19,18 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from smartsofar.bus.connect import BusUrl
+from smartsofar.bus.url import BusUrl
+from smartsofar.engine.modes import MAX_TARGET_W, Mode
 from smartsofar.errors import ConfigError
-from smartsofar.meter.base import PhaseChoice
-from smartsofar.meter.factory import MeterModel
+from smartsofar.meter.base import MeterModel, PhaseChoice
+from smartsofar.sofar.limits import MAX_UNIT_POWER_W
 
-ModeName = Literal["auto", "manual", "standby"]
 AllocationName = Literal["equal", "soc_balance", "fewest_units"]
 ShutdownAction = Literal["standby", "keep", "inverter_auto"]
 HeartbeatKind = Literal["unicast", "broadcast"]
 SectionT = TypeVar("SectionT", bound=BaseModel)
 CONFIG_ENV = "SMARTSOFAR_CONFIG"
 DATA_DIR_ENV = "SMARTSOFAR_DATA_DIR"
-MAX_UNIT_W = 3000
 
 
 def default_data_dir() -> Path:
@@ -52,8 +51,10 @@ class UnitConfig(_Section):
     id: int = Field(ge=1, le=247, description="Modbus slave id set on the unit's screen (1..247, never 136)")
     name: str = Field("", max_length=40, description="A name for people; default 'unit <id>'")
     phase: Literal["a", "b", "c"] | None = Field(None, description="Grid phase the unit is connected to")
-    max_charge_w: int = Field(MAX_UNIT_W, ge=0, le=MAX_UNIT_W, description="Largest charge power to ask, W")
-    max_discharge_w: int = Field(MAX_UNIT_W, ge=0, le=MAX_UNIT_W, description="Largest discharge power to ask, W")
+    max_charge_w: int = Field(MAX_UNIT_POWER_W, ge=0, le=MAX_UNIT_POWER_W,
+                              description="Largest charge power to ask, W")
+    max_discharge_w: int = Field(MAX_UNIT_POWER_W, ge=0, le=MAX_UNIT_POWER_W,
+                                 description="Largest discharge power to ask, W")
     capacity_wh: int = Field(4800, gt=0, le=100_000, description="Usable battery energy, Wh")
     min_soc_pct: float = Field(0, ge=0, le=100, description="Never discharge below this state of charge "
                                "(0: leave it to the battery's own depth of discharge)")
@@ -141,20 +142,20 @@ class StabilityFilterConfig(_Section):
     enabled: bool = Field(False, description="Wait for agreeing readings before acting on small changes")
     readings: int = Field(2, ge=2, le=10, description="Consecutive readings that must agree")
     within_w: float = Field(30, gt=0, le=1000, description="How close they must be, W")
-    immediate_above_w: float = Field(500, gt=0, le=20_000, description="Act at once on a change larger than this")
+    immediate_above_w: float = Field(500, gt=0, le=MAX_TARGET_W, description="Act at once on a change larger than this")
     max_cycles: int = Field(10, ge=2, le=60, description="Act on the average after this many readings anyway")
 
 
 class ControlConfig(_Section):
     """How the batteries are driven."""
 
-    mode: ModeName = Field("auto", description="Mode at the very first start (later the last mode is kept)")
-    target_w: int = Field(0, ge=-20_000, le=20_000,
+    mode: Mode = Field(Mode.AUTO, description="Mode at the very first start (later the last mode is kept)")
+    target_w: int = Field(0, ge=-MAX_TARGET_W, le=MAX_TARGET_W,
                           description="Auto mode's grid target at first start, W (> 0 import; e.g. 20 never exports)")
     allow_charge: bool = Field(True, description="Auto mode may charge (at first start)")
     allow_discharge: bool = Field(True, description="Auto mode may discharge (at first start)")
     deadband_w: float = Field(8, ge=0, le=1000, description="Errors smaller than this are left alone, W")
-    step_w: float = Field(30, ge=0, le=20_000, description="Errors larger than this are corrected at once, W")
+    step_w: float = Field(30, ge=0, le=MAX_TARGET_W, description="Errors larger than this are corrected at once, W")
     persistence_ws: float = Field(40, ge=0, le=100_000,
                                   description="Between the two: correct once the error has lasted this many W·s")
     lean_w: float = Field(5, ge=0, le=200,
@@ -163,7 +164,7 @@ class ControlConfig(_Section):
     min_change_w: float = Field(15, ge=0, le=1000, description="A unit is re-commanded only for a change this big, W")
     allocation: AllocationName = Field("soc_balance", description="How power is shared: equal, soc_balance "
                                        "(fuller units discharge more) or fewest_units (as few units as possible)")
-    rebalance_tolerance_w: float = Field(300, ge=0, le=MAX_UNIT_W,
+    rebalance_tolerance_w: float = Field(300, ge=0, le=MAX_UNIT_POWER_W,
                                          description="equal / soc_balance: how far a unit may drift from its "
                                          "share before all units are re-commanded, W")
     grid_import_limit_w: int | None = Field(None, ge=0, le=100_000,
@@ -178,7 +179,7 @@ class ControlConfig(_Section):
     unit_command_interval_s: float = Field(1.0, ge=0, le=60, description="Least time between commands to a unit, s")
     shutdown_action: ShutdownAction = Field("standby", description="On stop: standby, keep (lapses after 60 s), "
                                             "or inverter_auto (the unit's own CT control)")
-    confirm_below_w: float = Field(0, ge=0, le=20_000,
+    confirm_below_w: float = Field(0, ge=0, le=MAX_TARGET_W,
                                    description="A jump in the house smaller than this is acted on only once the next "
                                    "meter sample shows it lasts: a short spike costs no commands, W (0: off)")
     stability_filter: StabilityFilterConfig = Field(default_factory=StabilityFilterConfig)

@@ -13,7 +13,6 @@ rest of the code never catches a third-party exception::
           │    ├── BusUnavailableError         the port cannot be opened / the gateway cannot be reached
           │    ├── NoResponseError             a unit did not answer (after retries)
           │    └── ProtocolError               answers came back but none was a valid reply (after retries)
-          ├── CommandRefusedError             a unit answered a 0x42 command with a result other than accepted
           └── MeterError                      the grid meter
                ├── MeterUnavailableError       unreachable, timed out, HTTP error
                ├── MeterAuthError              the meter refused our credentials
@@ -23,11 +22,6 @@ Programming errors (bugs) are left as the built-in exceptions and are not caught
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from smartsofar.sofar.passive import StatusWord
 
 
 class SmartSofarError(Exception):
@@ -64,15 +58,6 @@ class NoResponseError(BusError):
 
 class ProtocolError(BusError):
     """Frames came back, but none was a valid reply to the request, after every retry."""
-
-
-class CommandRefusedError(DeviceError):
-    """A unit answered a passive-mode command with a result other than 'accepted'."""
-
-    def __init__(self, unit_id: int, status: StatusWord) -> None:
-        super().__init__(f"unit {unit_id} refused the command: {status.message}")
-        self.unit_id = unit_id
-        self.status = status
 
 
 class MeterError(DeviceError):

@@ -15,6 +15,7 @@ from typing import Any
 
 from smartsofar.config import Config, config_path, default_data_dir, load_config, load_toml, parse_config
 from smartsofar.config_example import example_config
+from smartsofar.engine.modes import Mode
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.logbuffer import LogBuffer, setup_logging
 from smartsofar.probe import probe_site
@@ -68,7 +69,7 @@ def add_site_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--meter-model", choices=("auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1"))
     parser.add_argument("--web", help="HOST:PORT for the web page (default 127.0.0.1:8080)")
     parser.add_argument("--data-dir", help="where state and history are kept (or $SMARTSOFAR_DATA_DIR)")
-    parser.add_argument("--mode", choices=("auto", "manual", "standby"), help="mode at the very first start")
+    parser.add_argument("--mode", choices=Mode.names(), help="mode at the very first start")
     parser.add_argument("--mqtt", help="mqtt://[user:pass@]HOST:PORT of a broker")
 
 

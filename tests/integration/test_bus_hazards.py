@@ -14,8 +14,10 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from smartsofar.bus.client import Bus, LinkHealth
+from smartsofar.bus.client import Bus
 from smartsofar.bus.framer import crc16
+from smartsofar.link import LinkHealth
+from smartsofar.sofar.passive import SOFAR_PDUS
 
 READ_SOC = bytes.fromhex("01 03 02 00 00 01 85 B2")  # read 0x0200 x 1 from unit 1
 
@@ -57,6 +59,7 @@ async def test_hazard_1_late_heartbeat_reply_is_not_taken_for_a_read_reply() -> 
     def script(n: int) -> tuple[float, bytes]:
         return (0.0, LATE_HEARTBEAT if n == 1 else REPLY_STATE_4)
     async with scripted_gateway(script) as (url, received), Bus(url, settle_s=0.05) as bus:
+        bus.add_pdus(SOFAR_PDUS)  # a Sofar line: the late 0x49 reply decodes, and is seen as stray
         assert await bus.read_holding(1, 0x0200, 1) == [4]
         stats = bus.stats(1)
     assert stats.stray_frames == 1

@@ -6,10 +6,12 @@ import asyncio
 
 import pytest
 
-from smartsofar.bus.client import Bus, LinkHealth
+from smartsofar.bus.client import Bus
 from smartsofar.errors import BusUnavailableError, NoResponseError, ProtocolError
+from smartsofar.link import LinkHealth
 from smartsofar.sim.inverter_server import BusFaults
 from smartsofar.sim.plant import Plant
+from smartsofar.sofar.heartbeat import BroadcastHeartbeat
 from smartsofar.sofar.passive import CommandResult, PassiveCommand
 from smartsofar.sofar.status import RunningState
 from smartsofar.sofar.unit import SofarUnit
@@ -93,10 +95,11 @@ async def test_broadcast_heartbeat_reaches_every_unit_and_is_rate_limited(gatewa
     for unit in gateway.bus.plant.units.values():
         unit.last_keepalive = -100.0
     async with Bus(gateway.url) as bus:
-        assert await bus.broadcast_heartbeat()
-        assert not await bus.broadcast_heartbeat()  # < 1 s later: not sent
-        assert await bus.heartbeat(1)
-        assert not await bus.heartbeat(1)
+        broadcast, one = BroadcastHeartbeat(bus), SofarUnit(bus, 1)
+        assert await broadcast()
+        assert not await broadcast()  # < 1 s later: not sent
+        assert await one.heartbeat()
+        assert not await one.heartbeat()
         await asyncio.sleep(0.1)
     assert all(u.last_keepalive > 0 for u in gateway.bus.plant.units.values())
     assert gateway.bus.requests_seen == 2
@@ -109,7 +112,7 @@ async def test_passive_mode_lapses_to_standby_without_keepalive() -> None:
     async with server, Bus(gw.url) as bus:
         await SofarUnit(bus, 1).command(PassiveCommand("discharge", 2000))
         now[0] = 50.0
-        await bus.heartbeat(1)
+        await SofarUnit(bus, 1).heartbeat()
         now[0] = 100.0
         assert (await SofarUnit(bus, 1).read()).battery_w == -2000  # 50 s after the heartbeat: still on
         now[0] = 115.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartsofar.bus.connect import BusUrl
+from smartsofar.bus.url import BusUrl
 from smartsofar.errors import ConfigError
 
 

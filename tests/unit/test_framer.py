@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from pymodbus.pdu import DecodePDU
 from pymodbus.pdu.register_message import ReadHoldingRegistersResponse
 
-from smartsofar.bus.framer import SlidingRtuFramer, crc16
-from smartsofar.sofar.passive import PassiveResponse, install_sofar_pdus
+from smartsofar.bus.framer import SlidingRtuFramer, add_pdus, crc16
+from smartsofar.sofar.passive import SOFAR_PDUS, PassiveResponse
 
 REPLY = bytes.fromhex("01 03 02 00 04 B9 87")  # unit 1, running state 4
 FOREIGN = bytes.fromhex("02 42 02 03 00 E8 88")  # a reply from unit 2
@@ -17,7 +17,7 @@ HEARTBEAT_ECHO = bytes.fromhex("01 49 22 01 22 02 1E DD")
 
 def _client_framer() -> SlidingRtuFramer:
     decoder = DecodePDU(False)
-    install_sofar_pdus(decoder)
+    add_pdus(decoder, SOFAR_PDUS)
     return SlidingRtuFramer(decoder)
 
 

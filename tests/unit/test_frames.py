@@ -12,8 +12,9 @@ from pymodbus.pdu.register_message import (
     ReadInputRegistersResponse,
 )
 
-from smartsofar.bus.framer import SlidingRtuFramer, crc16
+from smartsofar.bus.framer import SlidingRtuFramer, add_pdus, crc16
 from smartsofar.sofar.passive import (
+    SOFAR_PDUS,
     EpsRequest,
     HeartbeatRequest,
     HeartbeatResponse,
@@ -21,7 +22,6 @@ from smartsofar.sofar.passive import (
     PassiveRequest,
     PassiveResponse,
     StatusWord,
-    install_sofar_pdus,
 )
 
 
@@ -95,7 +95,7 @@ def test_frame_is_byte_exact(meaning: str, pdu: ModbusPDU, wire: str) -> None:
 
 def _decode_reply(wire: str) -> ModbusPDU | None:
     decoder = DecodePDU(False)
-    install_sofar_pdus(decoder)
+    add_pdus(decoder, SOFAR_PDUS)
     used, pdu = SlidingRtuFramer(decoder).handleFrame(bytes.fromhex(wire), 1, 0)
     assert used == len(bytes.fromhex(wire))
     return pdu

@@ -11,7 +11,7 @@ import pytest
 from smartsofar.cli import build_parser
 from smartsofar.errors import InvalidInputError
 from smartsofar.sim.cli import build_bus
-from smartsofar.sim.simulate import simulate
+from smartsofar.sim.controllers import simulate
 from smartsofar.sim.simulate_cli import scenario_from_args
 
 

@@ -6,7 +6,9 @@ here, where a reply of the wrong kind (pymodbus matches replies by slave id only
 arrive while a read is pending) counts as a stray frame, lets the line settle and re-issues the request.
 
 Each unit's link health is ``ok`` (last exchange clean), ``degraded`` (it needed retries, or recent
-exchanges failed) or ``offline`` (``offline_after`` exchanges in a row failed). Changes are logged once.
+exchanges failed) or ``offline`` (``offline_after`` exchanges in a row failed). The bus knows frames, not
+devices: a vendor's function codes are taught with ``add_pdus`` (``sofar`` does it for 0x41/0x42/0x49). It
+logs at DEBUG only; the engine says when a unit goes offline or comes back.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,33 +31,17 @@ from pymodbus.pdu.register_message import (
     ReadInputRegistersResponse,
 )
 
-from smartsofar.bus.connect import BusUrl, open_client
-from smartsofar.bus.framer import SlidingRtuFramer
+from smartsofar.bus.connect import open_client
+from smartsofar.bus.framer import PduPair, SlidingRtuFramer, add_pdus
+from smartsofar.bus.url import BusUrl
 from smartsofar.errors import BusUnavailableError, InvalidInputError, NoResponseError, ProtocolError
-from smartsofar.sofar.passive import (
-    BROADCAST_ID,
-    HeartbeatRequest,
-    HeartbeatResponse,
-    PassiveRequest,
-    PassiveResponse,
-    StatusWord,
-)
+from smartsofar.link import LinkHealth
 
 log = logging.getLogger(__name__)
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # we count and log failures ourselves
 
-HEARTBEAT_MIN_INTERVAL_S = 1.0
 RECONNECT_EVERY_S = 5.0  # a line that never connected (or gave up) is tried again this often
 _Reply = TypeVar("_Reply", bound=ModbusPDU)
-
-
-class LinkHealth(StrEnum):
-    """How well a unit answers on its bus."""
-
-    UNKNOWN = "unknown"
-    OK = "ok"
-    DEGRADED = "degraded"
-    OFFLINE = "offline"
 
 
 @dataclass(slots=True)
@@ -101,9 +86,13 @@ class Bus:
         self._client.set_max_no_responses(1 << 30)  # one silent unit must not drop the whole gateway link
         self._lock = asyncio.Lock()
         self._last_frame_end = 0.0
-        self._last_heartbeat: dict[int, float] = {}
         self._counters = BusCounters()
         self._last_connect_attempt = -RECONNECT_EVERY_S
+
+    def add_pdus(self, pdus: Mapping[int, PduPair]) -> None:
+        """Let this bus carry vendor function codes (their request and reply classes)."""
+        framer = self._client.ctx.framer
+        add_pdus(framer.decoder, pdus)
 
     async def open(self) -> None:
         """Open the port or connect to the gateway; BusUnavailableError if that fails."""
@@ -146,37 +135,17 @@ class Bus:
 
     async def read_holding(self, unit: int, address: int, count: int, retries: int | None = None) -> list[int]:
         """Function 0x03 (``retries`` overrides the bus's, e.g. 0 for a unit known to be offline)."""
-        reply = await self._exchange(unit, lambda: ReadHoldingRegistersRequest(address=address, count=count,
+        reply = await self.request(unit, lambda: ReadHoldingRegistersRequest(address=address, count=count,
                                                                                 dev_id=unit),
                                      ReadHoldingRegistersResponse, lambda r: len(r.registers) == count, retries)
         return list(reply.registers)
 
     async def read_input(self, unit: int, address: int, count: int) -> list[int]:
         """Function 0x04."""
-        reply = await self._exchange(unit, lambda: ReadInputRegistersRequest(address=address, count=count,
+        reply = await self.request(unit, lambda: ReadInputRegistersRequest(address=address, count=count,
                                                                               dev_id=unit),
                                      ReadInputRegistersResponse, lambda r: len(r.registers) == count)
         return list(reply.registers)
-
-    async def write_passive(self, unit: int, register: int, value: int) -> StatusWord:
-        """Function 0x42 to one unit; the reply's status word."""
-        reply = await self._exchange(unit, lambda: PassiveRequest(register, value, dev_id=unit),
-                                     PassiveResponse, lambda _r: True)
-        return StatusWord(reply.status_word)
-
-    async def heartbeat(self, unit: int) -> bool:
-        """Function 0x49 to one unit, waiting for its reply. False if skipped (sent less than 1 s ago)."""
-        if not self._heartbeat_due(unit):
-            return False
-        await self._exchange(unit, lambda: HeartbeatRequest(dev_id=unit), HeartbeatResponse, lambda _r: True)
-        return True
-
-    async def broadcast_heartbeat(self) -> bool:
-        """Function 0x49 to 0x88 (every unit, no reply). False if skipped (sent less than 1 s ago)."""
-        if not self._heartbeat_due(BROADCAST_ID):
-            return False
-        await self.broadcast(HeartbeatRequest(dev_id=BROADCAST_ID))
-        return True
 
     async def _ensure_connected(self) -> None:
         """Reconnect a line that is down, unless pymodbus is already at it; at most every few seconds."""
@@ -187,11 +156,10 @@ class Bus:
         if time.monotonic() - self._last_connect_attempt < RECONNECT_EVERY_S:
             raise BusUnavailableError(f"{self.url}: not connected")
         await self.open()
-        log.info("%s connected", self.url)
+        log.debug("%s connected", self.url)
 
     async def broadcast(self, request: ModbusPDU) -> None:
-        """Send a frame to 0x88; nobody answers."""
-        request.dev_id = BROADCAST_ID
+        """Send a frame that nobody answers, to the broadcast address set in it (Sofar's is 0x88)."""
         async with self._lock:
             await self._ensure_connected()
             await self._wait_gap()
@@ -225,21 +193,15 @@ class Bus:
 
     # --- internals ------------------------------------------------------------------------------------------
 
-    def _heartbeat_due(self, destination: int) -> bool:
-        now = time.monotonic()
-        last = self._last_heartbeat.get(destination)
-        if last is not None and now - last < HEARTBEAT_MIN_INTERVAL_S:
-            return False
-        self._last_heartbeat[destination] = now
-        return True
-
     async def _wait_gap(self) -> None:
         remaining = self._last_frame_end + self.min_gap_s - time.monotonic()
         if remaining > 0:
             await asyncio.sleep(remaining)
 
-    async def _exchange(self, unit: int, build: Callable[[], ModbusPDU], expected: type[_Reply],
-                        valid: Callable[[_Reply], bool], retries: int | None = None) -> _Reply:
+    async def request(self, unit: int, build: Callable[[], ModbusPDU], expected: type[_Reply],
+                      valid: Callable[[_Reply], bool], retries: int | None = None) -> _Reply:
+        """One exchange with retries: ``build`` makes each attempt's request, a reply of type ``expected``
+        that ``valid`` accepts ends it. NoResponseError / ProtocolError / BusUnavailableError otherwise."""
         if not 1 <= unit <= 247:
             raise InvalidInputError(f"unit id must be 1..247, got {unit}")
         stats = self.stats(unit)
@@ -306,10 +268,5 @@ class Bus:
         if health is stats.health:
             return
         previous, stats.health = stats.health, health
-        if health is LinkHealth.OFFLINE:
-            log.warning("unit %d on %s is offline (%d exchanges failed)", unit, self.url,
-                        stats.consecutive_failures)
-        elif previous is LinkHealth.OFFLINE:
-            log.info("unit %d on %s is back (%s)", unit, self.url, health)
-        elif previous is not LinkHealth.UNKNOWN or health is not LinkHealth.OK:
-            log.debug("unit %d on %s link %s -> %s", unit, self.url, previous, health)
+        log.debug("unit %d on %s link %s -> %s (%d failed in a row)", unit, self.url, previous, health,
+                  stats.consecutive_failures)

@@ -14,8 +14,25 @@ It also counts what it dropped, so the bus can report CRC errors and stray frame
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ModbusPDU
+
+PduPair = tuple[type[ModbusPDU], type[ModbusPDU]]  # (request class, response class) of one function code
+
+
+def add_pdus(decoder: DecodePDU, pdus: Mapping[int, PduPair]) -> None:
+    """Teach one pymodbus decoder vendor function codes, without touching pymodbus' shared table.
+
+    pymodbus registers one class for both directions; a vendor code whose request and reply differ in
+    layout needs the pair set here.
+    """
+    if not pdus:
+        return
+    if "pdu_table" not in decoder.__dict__:
+        decoder.pdu_table = dict(DecodePDU.pdu_table)
+    decoder.pdu_table.update(pdus)
 
 
 def crc16(data: bytes) -> bytes:

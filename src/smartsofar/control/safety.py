@@ -18,9 +18,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
-from smartsofar.bus.client import LinkHealth
 from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.control.allocation import UnitRoom
+from smartsofar.link import LinkHealth
 
 SOC_HYSTERESIS_PCT = 2.0
 

@@ -24,6 +24,11 @@ class Mode(StrEnum):
     STANDBY = "standby"  # every unit in standby
 
     @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every mode's name, in the order the page and Home Assistant offer them."""
+        return tuple(m.value for m in cls)
+
+    @classmethod
     def parse(cls, text: str) -> Mode:
         """'auto' / 'manual' / 'standby' (any case), or SmartSofar v1's 1 (auto) / 0 (manual)."""
         value = str(text).strip().lower()
@@ -31,7 +36,8 @@ class Mode(StrEnum):
         try:
             return cls(legacy.get(value, value))
         except ValueError:
-            raise InvalidInputError(f"mode must be auto, manual or standby (or 1 / 0), got {text!r}") from None
+            raise InvalidInputError(f"mode must be {', '.join(cls.names()[:-1])} or {cls.names()[-1]} (or 1 / 0), "
+                                    f"got {text!r}") from None
 
 
 def parse_watts(value: object, field: str) -> int:

@@ -20,11 +20,11 @@ import contextlib
 import logging
 import math
 
-from smartsofar.bus.client import LinkHealth
 from smartsofar.control.response import LEARNED_AFTER
 from smartsofar.engine.site import Site
 from smartsofar.engine.units import UnitRuntime
 from smartsofar.errors import DeviceError
+from smartsofar.link import LinkHealth
 from smartsofar.sofar.register_map import UnitReading
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import NamedTuple
 
-from smartsofar.bus.client import LinkHealth
 from smartsofar.config import ControlConfig
 from smartsofar.control.allocation import allocate
 from smartsofar.control.law import TrackingLaw
@@ -50,6 +49,7 @@ from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.engine.units import UnitRuntime
 from smartsofar.engine.view import build_snapshot
 from smartsofar.errors import DeviceError
+from smartsofar.link import LinkHealth
 from smartsofar.meter.base import MeterSample
 from smartsofar.meter.poller import MeterPoller, MeterState
 from smartsofar.sofar.passive import PassiveCommand
@@ -104,6 +104,7 @@ class Site:
         self.lag = LagMeter()
         self._backed_off = False
         self._hold_until = -math.inf
+        self._broadcast_failing: set[str] = set()
         self.unit_reads_wanted = asyncio.Event()  # set when a command opens a response episode: read it soon
 
     def unit(self, unit_id: int) -> UnitRuntime:
@@ -356,8 +357,13 @@ class Site:
                     try:
                         await broadcast()
                     except DeviceError as exc:
-                        log.warning("broadcast heartbeat on %s failed: %s", bus_label, exc)
+                        if bus_label not in self._broadcast_failing:  # said once per outage
+                            self._broadcast_failing.add(bus_label)
+                            log.warning("broadcast heartbeat on %s failed: %s", bus_label, exc)
                         continue
+                    if bus_label in self._broadcast_failing:
+                        self._broadcast_failing.discard(bus_label)
+                        log.info("broadcast heartbeat on %s goes out again", bus_label)
                     for rt in on_bus:
                         rt.last_keepalive_at = now
             due = [rt for rt in due if now - rt.last_keepalive_at >= interval]

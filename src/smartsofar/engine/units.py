@@ -24,12 +24,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from smartsofar.bus.client import LinkHealth
 from smartsofar.config import UnitConfig
 from smartsofar.control.allocation import UnitRoom
 from smartsofar.control.envelope import PowerEnvelope, ReportVerdict
 from smartsofar.control.response import REPORT_LAG_ALLOWANCE_S, Response, ResponseLearner
 from smartsofar.control.safety import SocGates, UnitCondition
+from smartsofar.link import LinkHealth
 from smartsofar.sofar.device_info import UnitInfo, UnitSettings
 from smartsofar.sofar.passive import CommandResult, PassiveCommand, StatusWord
 from smartsofar.sofar.register_map import UnitReading

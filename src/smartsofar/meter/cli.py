@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from smartsofar.meter.base import PHASE_CHOICES, MeterOptions
-from smartsofar.meter.factory import METER_MODELS, open_meter
+from smartsofar.meter.base import METER_MODELS, PHASE_CHOICES, MeterOptions
+from smartsofar.meter.factory import open_meter
 from smartsofar.sim.meter_cli import add_sim_meter_arguments
 
 

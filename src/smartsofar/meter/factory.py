@@ -6,18 +6,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from smartsofar.errors import InvalidInputError, MeterReplyError
-from smartsofar.meter.base import Meter, MeterOptions, MeterSample
+from smartsofar.meter.base import METER_MODELS, Meter, MeterModel, MeterOptions, MeterSample
 from smartsofar.meter.http import DEFAULT_TIMEOUT_S, ShellyHttp
 from smartsofar.meter.shelly_gen1 import Shelly3EMGen1
 from smartsofar.meter.shelly_gen2 import ShellyEM1Meter, ShellyEMMeter
 
-MeterModel = Literal["auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1"]
-METER_MODELS: tuple[MeterModel, ...] = ("auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1")
 _EM1_APPS = {"ProEM", "EMG3", "EM", "ProEM50", "S3EM"}
 
 

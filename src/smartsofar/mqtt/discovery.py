@@ -17,6 +17,7 @@ from typing import Any
 
 from smartsofar import __version__
 from smartsofar.config import MqttConfig
+from smartsofar.engine.modes import Mode
 from smartsofar.engine.snapshot import SiteSnapshot, UnitSnapshot
 from smartsofar.mqtt.topics import Topics
 
@@ -62,7 +63,7 @@ def controller_entities(topics: Topics, state: SiteSnapshot) -> dict[tuple[str, 
         ("sensor", "discharged_today"): _energy("Battery discharged today", "today_discharged_kwh"),
         ("sensor", "safety"): _sensor("Status", "{{ value_json.message }}", entity_category="diagnostic"),
         ("select", "mode"): {"name": "Mode", "command_topic": topics.command("mode"),
-                             "value_template": "{{ value_json.mode }}", "options": ["auto", "manual", "standby"]},
+                             "value_template": "{{ value_json.mode }}", "options": list(Mode.names())},
         ("number", "manual_power"): {
             "name": "Manual power", "command_topic": topics.command("power"),
             "value_template": "{{ value_json.manual_power_w }}", "min": state.manual_min_w,

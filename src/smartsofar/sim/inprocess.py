@@ -13,8 +13,8 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
-from smartsofar.bus.client import LinkHealth
 from smartsofar.errors import MeterUnavailableError, NoResponseError
+from smartsofar.link import LinkHealth
 from smartsofar.meter.base import MeterOptions, MeterSample, PhaseSample
 from smartsofar.sim.plant import Plant
 from smartsofar.sofar.device_info import UnitInfo, UnitSettings, decode_info, decode_settings

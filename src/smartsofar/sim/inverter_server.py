@@ -26,18 +26,18 @@ from pymodbus.pdu.register_message import (
     ReadInputRegistersResponse,
 )
 
-from smartsofar.bus.framer import SlidingRtuFramer
+from smartsofar.bus.framer import SlidingRtuFramer, add_pdus
 from smartsofar.errors import InvalidInputError
 from smartsofar.sim.plant import Plant
 from smartsofar.sofar.device_info import INFO_COUNT, INFO_START, SETTINGS_COUNT, SETTINGS_START
 from smartsofar.sofar.passive import (
     BROADCAST_ID,
+    SOFAR_PDUS,
     HeartbeatRequest,
     HeartbeatResponse,
     PassiveCommand,
     PassiveRequest,
     PassiveResponse,
-    install_sofar_pdus,
 )
 from smartsofar.sofar.register_map import BLOCK_COUNT, BLOCK_START
 
@@ -84,7 +84,7 @@ class InverterBus:
         self.requests_seen = 0
         self._rng = random.Random(self.faults.seed)
         decoder = DecodePDU(True)
-        install_sofar_pdus(decoder)
+        add_pdus(decoder, SOFAR_PDUS)
         self._framer = SlidingRtuFramer(decoder)
         self._reply_framer = SlidingRtuFramer(DecodePDU(False))
 

@@ -1,8 +1,7 @@
 """A simulated Shelly grid meter: a real HTTP server answering as a Pro 3EM, Pro EM or 3EM Gen1 would.
 
 Values come from the same ``Plant`` as the inverter simulator (grid = load - PV + batteries), split over
-phases (load 50/30/20 % on A/B/C, PV on A, each battery unit on phase ``(id - 1) % 3``), with ±``noise_w``
-of noise per phase; energy counters integrate per phase. Gen2 models use digest authentication (SHA-256,
+phases by its one phase model (``Plant.phase_powers``), with ±``noise_w`` of noise per phase; energy counters integrate per phase. Gen2 models use digest authentication (SHA-256,
 user ``admin``, realm = device id) when a password is set, Gen1 basic authentication; ``/shelly`` is always
 open. ``MeterFaults`` injects an outage, frozen values, HTTP 500 and slow replies, and can be changed while
 the server runs.
@@ -23,11 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smartsofar.sim.plant import Plant
+from smartsofar.sim.plant import Plant, phase_voltage
 
 SimModel = Literal["pro3em", "pro3em-monophase", "proem", "3em-gen1"]
 SIM_MODELS: tuple[SimModel, ...] = ("pro3em", "pro3em-monophase", "proem", "3em-gen1")
-_LOAD_SPLIT = (0.5, 0.3, 0.2)
 
 
 @dataclass(slots=True)
@@ -75,15 +73,10 @@ class SimMeter:
             return self.state.last
         now = self.plant.now()
         self.plant.advance(now)
-        load = self.plant.load_w(now)
-        powers = [load * share for share in _LOAD_SPLIT]
-        powers[0] -= self.plant.pv_w(now)
-        for uid, unit in self.plant.units.items():
-            powers[(uid - 1) % 3] += unit.power_w
         phases = []
-        for index, p in enumerate(powers):
+        for index, p in enumerate(self.plant.phase_powers(now)):
             p = round(p + self._rng.uniform(-self.noise_w, self.noise_w), 1)
-            voltage = round(230.0 + index * 0.7 - p / 2000, 1)
+            voltage = round(phase_voltage(index, p), 1)
             current = round(abs(p) / voltage / 0.95, 3)
             pf = round(0.95 if p >= 0 else -0.95, 2) if abs(p) > 1 else 0.0
             phases.append(_Phase(p, voltage, current, pf))

@@ -2,7 +2,8 @@
 
 The Modbus simulator and the Shelly simulator serve views of one ``Plant``; the accelerated control
 simulation drives the same class with its own clock. Grid power is import positive:
-``grid = load - pv + sum(battery power)``.
+``grid = load - pv + sum(battery power)``. One phase model serves both: the load split 50/30/20 % on
+phases A/B/C, PV on A, unit N on phase ``(N - 1) % 3``, and each phase's voltage sagging with its load.
 """
 
 from __future__ import annotations
@@ -14,6 +15,18 @@ from smartsofar.sim.battery import BatterySpec, SimUnit
 from smartsofar.sim.household import DAY_S, ConstantHousehold, Household
 from smartsofar.sofar.device_info import UnitInfo, encode_info, encode_settings
 from smartsofar.sofar.register_map import encode_running_data
+
+LOAD_SPLIT = (0.5, 0.3, 0.2)  # the house load's share on phases A, B, C
+
+
+def phase_of(unit_id: int) -> int:
+    """The phase (0 = A) unit ``unit_id`` is connected to."""
+    return (unit_id - 1) % 3
+
+
+def phase_voltage(phase: int, import_w: float) -> float:
+    """A phase's voltage, V: 230 V plus a little per phase, sagging 0.5 V per kW drawn."""
+    return 230.0 + phase * 0.7 - import_w / 2000
 
 Clock = Callable[[], float]
 
@@ -67,6 +80,16 @@ class Plant:
         """PV now."""
         return self.household.pv_w(self.second_of_day(now))
 
+    def phase_powers(self, now: float) -> list[float]:
+        """The grid connection's power per phase (A, B, C), import positive: the house load split
+        ``LOAD_SPLIT``, PV on A, each unit on ``phase_of(unit_id)``."""
+        load = self.load_w(now)
+        powers = [load * share for share in LOAD_SPLIT]
+        powers[0] -= self.pv_w(now)
+        for uid, unit in self.units.items():
+            powers[phase_of(uid)] += unit.power_w
+        return powers
+
     def unit_registers(self, unit_id: int, now: float) -> list[int]:
         """The 86 registers 0x0200..0x0255 unit ``unit_id`` serves now."""
         grid = self.advance(now)
@@ -74,7 +97,7 @@ class Plant:
         load = self.load_w(now)
         pv = self.pv_w(now)
         reported = unit.reported_power_w(now)
-        volts = 230.0 + 2.0 * (unit_id % 3)
+        volts = phase_voltage(phase_of(unit_id), -reported)
         values: dict[str, float] = {
             "running_state": unit.running_state(now),
             "fault_word_1": unit.fault_word_1,

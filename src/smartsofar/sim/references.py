@@ -17,12 +17,10 @@ figure comes from the same plant in the same run. Each shares its total equally 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-from smartsofar.sofar.passive import MAX_UNIT_POWER_W, PassiveCommand
-
-if TYPE_CHECKING:
-    from smartsofar.sim.simulate import Simulation
+from smartsofar.sim.simulate import Simulation
+from smartsofar.sofar.limits import MAX_UNIT_POWER_W
+from smartsofar.sofar.passive import PassiveCommand
 
 DPL_SETTLE_S = 3.0
 DPL_HYSTERESIS_W = 20.0

@@ -16,13 +16,10 @@ Bus and meter exchanges take the time they take on a real 9600-baud line.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from smartsofar.sofar.passive import MAX_UNIT_POWER_W, PassiveCommand
+from smartsofar.sim.simulate import Simulation
+from smartsofar.sofar.limits import MAX_UNIT_POWER_W
+from smartsofar.sofar.passive import PassiveCommand
 from smartsofar.sofar.status import RunningState
-
-if TYPE_CHECKING:
-    from smartsofar.sim.simulate import Simulation
 
 SHELLY_EVERY_S = 2.0
 UNIT_READ_EVERY_S = 10.0

@@ -5,10 +5,9 @@ physics run (the same ``Plant``/``SimUnit`` the Modbus simulator serves), and ev
 accounted: the meter publishes that second's mean grid power (± noise), and the metrics add up the grid
 energy, what the house would have drawn with no battery, and what the zero-latency oracle achieves.
 
-``smartsofar`` is the real engine (``Site``, ``UnitMonitor``, ``MeterPoller``) on in-process ports, the
-same code as the service. ``seed-v1`` is SmartSofar v1's loop, kept as a baseline (``sim.seed_v1``); the
-reference laws (an OpenDTU-style limiter, a meter-driven predictor that knows the plant, and perfect
-sensing) are in ``sim.references``.
+``run_smartsofar`` is the real engine (``Site``, ``UnitMonitor``, ``MeterPoller``) on in-process ports, the
+same code as the service. The other controllers, and ``simulate`` that runs any of them by name, are in
+``sim.controllers``.
 
 The plant need not match what the controller is told: ``Scenario.plant`` gives each unit its own true dead
 time, ramp and report lag (the registers trail the real power), while the controller starts from the
@@ -29,8 +28,7 @@ second that the units could follow) took until the grid stayed within ``SETTLED_
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +43,7 @@ from smartsofar.sim.household import DAY_S, Household
 from smartsofar.sim.inprocess import PlantUnitPort, SecondMeter
 from smartsofar.sim.oracle import Oracle, OracleBattery
 from smartsofar.sim.plant import Plant
-from smartsofar.sim.seed_v1 import run_seed_v1
 
-CONTROLLERS = ("smartsofar", "seed-v1", "opendtu-dpl", "meter-predictor", "perfect-sensing")
 STEP_EVENT_W = 200.0
 SETTLED_W = 50.0
 SETTLED_FOR_S = 5
@@ -315,27 +311,3 @@ async def run_smartsofar(sim: Simulation) -> None:
     await drive(sim, site, monitor, poller)
     sim.learned = {rt.unit_id: rt.response.summary() for rt in site.units}
     sim.backoffs = site.oscillation.engagements
-
-
-async def simulate(scenario: Scenario, controller: str = "smartsofar") -> dict[str, Any]:
-    """Run one controller through the scenario; the metrics."""
-    from smartsofar.sim.references import REFERENCES
-
-    runners: dict[str, Callable[[Simulation], Awaitable[None]]] = {
-        "smartsofar": run_smartsofar, "seed-v1": run_seed_v1, **REFERENCES}
-    if controller not in runners:
-        raise ValueError(f"controller must be one of {', '.join(CONTROLLERS)}")
-    sim = Simulation(scenario)
-    started = time.perf_counter()
-    await sim.sleep(1.0)  # the meter's first second
-    await runners[controller](sim)
-    wall = time.perf_counter() - started
-    out: dict[str, Any] = {"controller": controller, "units": scenario.units, "soc_pct": scenario.soc_pct,
-                           "simulated_h": round(sim.metrics.seconds / 3600, 2)}
-    out.update(sim.metrics.result(sim.commands))
-    out.update(sim.steps.result(sim.metrics.seconds / 60))
-    if sim.learned:
-        out["learned_response"] = {str(uid): summary for uid, summary in sim.learned.items()}
-        out["oscillation_backoffs"] = sim.backoffs
-    out["wall_s"] = round(wall, 2)
-    return out

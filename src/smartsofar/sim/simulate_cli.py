@@ -17,8 +17,9 @@ from smartsofar.config import ControlConfig, UnitConfig, load_config, validate_s
 from smartsofar.errors import InvalidInputError
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.sim.cli import household_from_arg, per_unit_values
+from smartsofar.sim.controllers import CONTROLLERS, simulate
 from smartsofar.sim.household import DAY_S, Household, SecondSeries
-from smartsofar.sim.simulate import CONTROLLERS, Scenario, simulate
+from smartsofar.sim.simulate import Scenario
 
 _LAW_FLAGS = ("target_w", "deadband_w", "step_w", "persistence_ws", "lean_w", "allocation")
 

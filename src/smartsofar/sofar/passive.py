@@ -4,9 +4,8 @@ Commands are validated here, before anything reaches a bus: ``PassiveCommand`` r
 with ``InvalidInputError``. The reply's status word decodes into ``StatusWord``: the low byte is the result
 of this command, the high byte the unit's charge/discharge flags.
 
-The PDU classes plug into pymodbus' decoder. pymodbus registers one class for both directions, but
-requests and replies of these codes have different layouts, so ``install_sofar_pdus`` sets the
-(request, response) pair itself.
+The PDU classes plug into pymodbus' decoder: ``SOFAR_PDUS`` is the (request, response) pair of each code,
+for ``Bus.add_pdus`` (and the simulator's decoder).
 """
 
 from __future__ import annotations
@@ -17,13 +16,13 @@ from enum import IntEnum
 from typing import Literal
 
 from pymodbus.framer import FramerRTU
-from pymodbus.pdu import DecodePDU, ModbusPDU
+from pymodbus.pdu import ModbusPDU
 
+from smartsofar.bus.framer import PduPair
 from smartsofar.errors import InvalidInputError
+from smartsofar.sofar.limits import MAX_AUTO_TARGET_W, MAX_UNIT_POWER_W
 
 BROADCAST_ID = 0x88
-MAX_UNIT_POWER_W = 3000
-MAX_AUTO_TARGET_W = 9999
 
 REG_STANDBY = 0x0100
 REG_DISCHARGE = 0x0101
@@ -303,10 +302,8 @@ class EpsRequest(ModbusPDU):
         self.enable = value == 0x0055
 
 
-def install_sofar_pdus(decoder: DecodePDU) -> None:
-    """Teach one pymodbus decoder Sofar's 0x41/0x42/0x49, without touching pymodbus' shared table."""
-    if "pdu_table" not in decoder.__dict__:
-        decoder.pdu_table = dict(DecodePDU.pdu_table)
-    decoder.pdu_table[0x42] = (PassiveRequest, PassiveResponse)
-    decoder.pdu_table[0x49] = (HeartbeatRequest, HeartbeatResponse)
-    decoder.pdu_table[0x41] = (EpsRequest, EpsRequest)
+SOFAR_PDUS: dict[int, PduPair] = {
+    0x42: (PassiveRequest, PassiveResponse),
+    0x49: (HeartbeatRequest, HeartbeatResponse),
+    0x41: (EpsRequest, EpsRequest),
+}

@@ -117,25 +117,6 @@ def decode_battery_power(registers: Sequence[int]) -> float:
     return float((raw - 0x10000 if raw >= 0x8000 else raw) * 10)
 
 
-def raw_value(registers: Sequence[int], row: Register) -> int:
-    """The raw integer of one row, taken from a block read starting at BLOCK_START."""
-    offset = row.address - BLOCK_START
-    value = 0
-    for word in registers[offset : offset + row.words]:
-        value = (value << 16) | word
-    if row.signed and value >= 1 << (16 * row.words - 1):
-        value -= 1 << (16 * row.words)
-    return value
-
-
-def scaled_value(registers: Sequence[int], row: Register) -> float:
-    """The value of one row in its unit (battery voltage with its magnitude check)."""
-    raw = raw_value(registers, row)
-    if row.name == "battery_v" and raw >= BATTERY_V_MILLI_THRESHOLD:
-        return round(raw * 0.01, 2)
-    return round(raw * row.scale, 3) if row.scale != 1 else raw
-
-
 class UnitReading(NamedTuple):
     """Everything one bulk read of a unit says, decoded. Field names are the register table's names."""
 

@@ -1,6 +1,7 @@
 """One ME3000SP on a bus: what it reads (one bulk read), what it is told (0x42), and its keep-alive (0x49).
 
-The unit knows registers and commands; timing, retries and health belong to the bus passed in.
+The unit knows registers and commands; timing, retries and health belong to the bus passed in, which it
+teaches Sofar's function codes.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from smartsofar.bus.client import Bus, LinkHealth
+from smartsofar.bus.client import Bus
+from smartsofar.link import LinkHealth
 from smartsofar.sofar.device_info import (
     INFO_COUNT,
     INFO_START,
@@ -19,7 +21,15 @@ from smartsofar.sofar.device_info import (
     decode_info,
     decode_settings,
 )
-from smartsofar.sofar.passive import CommandResult, PassiveCommand, StatusWord
+from smartsofar.sofar.heartbeat import Pacer, heartbeat
+from smartsofar.sofar.passive import (
+    SOFAR_PDUS,
+    CommandResult,
+    PassiveCommand,
+    PassiveRequest,
+    PassiveResponse,
+    StatusWord,
+)
 from smartsofar.sofar.register_map import (
     BATTERY_POWER_ADDRESS,
     BLOCK_COUNT,
@@ -48,6 +58,8 @@ class SofarUnit:
         self.unit_id = unit_id
         self.name = name or f"unit {unit_id}"
         self.last_outcome: CommandOutcome | None = None
+        self._pacer = Pacer()
+        bus.add_pdus(SOFAR_PDUS)
 
     @property
     def health(self) -> LinkHealth:
@@ -79,16 +91,22 @@ class SofarUnit:
     async def command(self, command: PassiveCommand) -> StatusWord:
         """Send one passive-mode command; a reply saying our frame arrived corrupted is re-sent."""
         register, value = command.register_and_value()
-        status = await self.bus.write_passive(self.unit_id, register, value)
+        status = await self._write_passive(register, value)
         for _ in range(self.bus.retries):
             if status.result is not CommandResult.CRC_FAILED:
                 break
-            status = await self.bus.write_passive(self.unit_id, register, value)
+            status = await self._write_passive(register, value)
         self.last_outcome = CommandOutcome(command, status)
         if not status.accepted:
-            log.warning("%s refused %s: %s", self.name, command.describe(), status.message)
+            log.debug("%s refused %s: %s", self.name, command.describe(), status.message)
         return status
+
+    async def _write_passive(self, register: int, value: int) -> StatusWord:
+        """Function 0x42 to this unit; the reply's status word."""
+        reply = await self.bus.request(self.unit_id, lambda: PassiveRequest(register, value, dev_id=self.unit_id),
+                                       PassiveResponse, lambda _r: True)
+        return StatusWord(reply.status_word)
 
     async def heartbeat(self) -> bool:
         """Keep passive mode alive; False if a heartbeat went out less than a second ago."""
-        return await self.bus.heartbeat(self.unit_id)
+        return await heartbeat(self.bus, self.unit_id, self._pacer)

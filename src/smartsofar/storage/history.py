@@ -23,7 +23,6 @@ from smartsofar.errors import StorageError
 FINE_S = 10
 COARSE_S = 300
 SITE_COLUMNS = ("grid_w", "battery_w", "soc_pct", "house_w", "pv_w")
-UNIT_COLUMNS = ("battery_w", "soc_pct", "state")
 ENERGY_COLUMNS = ("import_wh", "export_wh", "charged_wh", "discharged_wh", "pv_wh", "load_wh")
 
 _SCHEMA = f"""

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from smartsofar.engine.modes import Mode
 from smartsofar.engine.snapshot import SiteSnapshot
 
 
@@ -26,7 +27,7 @@ class SnapshotCollector(Collector):
             grid.add_metric([], state.grid_w)
         yield grid
         mode = GaugeMetricFamily("smartsofar_mode", "1 for the current mode", labels=["mode"])
-        for name in ("auto", "manual", "standby"):
+        for name in Mode.names():
             mode.add_metric([name], 1.0 if str(state.mode.mode) == name else 0.0)
         yield mode
         yield GaugeMetricFamily("smartsofar_setpoint_watts", "Total battery setpoint, charge positive",

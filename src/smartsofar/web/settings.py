@@ -16,6 +16,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -94,6 +95,9 @@ def _fields(model: BaseModel, prefix: str) -> list[Field]:
             kind, value, default = "secret", value is not None, None
         elif typing.get_origin(annotation) is Literal:
             kind, choices = "choice", tuple(str(a) for a in typing.get_args(annotation))
+        elif isinstance(annotation, type) and issubclass(annotation, StrEnum):
+            kind, choices, value = "choice", tuple(m.value for m in annotation), str(value)
+            default = None if default is None else str(default)
         if isinstance(value, Path):
             value = str(value)
         if name == "url" and isinstance(value, str):

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from smartsofar.bus.client import LinkHealth
 from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.control.safety import (
     MeterVerdict,
@@ -18,6 +17,7 @@ from smartsofar.control.safety import (
     unavailable_reason,
     unit_room,
 )
+from smartsofar.link import LinkHealth
 
 
 @pytest.mark.parametrize(("age", "verdict"), [(0.5, MeterVerdict.USE), (5.0, MeterVerdict.USE),
