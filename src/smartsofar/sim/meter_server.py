@@ -1,10 +1,10 @@
 """A simulated Shelly grid meter: a real HTTP server answering as a Pro 3EM, Pro EM or 3EM Gen1 would.
 
 Values come from the same ``Plant`` as the inverter simulator (grid = load - PV + batteries), split over
-phases by its one phase model (``Plant.phase_powers``), with ±``noise_w`` of noise per phase; energy counters integrate per phase. Gen2 models use digest authentication (SHA-256,
-user ``admin``, realm = device id) when a password is set, Gen1 basic authentication; ``/shelly`` is always
-open. ``MeterFaults`` injects an outage, frozen values, HTTP 500 and slow replies, and can be changed while
-the server runs.
+phases by its one phase model (``Plant.phase_powers``), with ±``noise_w`` of noise per phase; energy
+counters integrate per phase. Gen2 models use digest authentication (SHA-256, user ``admin``, realm = device
+id) when a password is set, Gen1 basic authentication; ``/shelly`` is always open. ``MeterFaults`` injects
+an outage, frozen values, HTTP 500 and slow replies, and can be changed while the server runs.
 """
 
 from __future__ import annotations
