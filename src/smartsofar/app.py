@@ -15,7 +15,6 @@ from pathlib import Path
 from smartsofar.bus.client import Bus
 from smartsofar.config import Config
 from smartsofar.engine.commands import SiteCommands
-from smartsofar.engine.modes import ModeState
 from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.runner import EngineRunner
 from smartsofar.engine.site import Broadcast, Site
@@ -24,6 +23,7 @@ from smartsofar.errors import BusUnavailableError
 from smartsofar.meter.base import Meter, MeterOptions
 from smartsofar.meter.factory import DetectingMeter, open_meter
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.modes import ModeState
 from smartsofar.sofar.heartbeat import BroadcastHeartbeat
 from smartsofar.sofar.unit import SofarUnit
 from smartsofar.storage.response_store import ResponseStore

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from smartsofar.bus.url import BusUrl
-from smartsofar.engine.modes import MAX_TARGET_W, Mode
 from smartsofar.errors import ConfigError
 from smartsofar.meter.base import MeterModel, PhaseChoice
+from smartsofar.modes import MAX_TARGET_W, Mode
 from smartsofar.sofar.limits import MAX_UNIT_POWER_W
 
 AllocationName = Literal["equal", "soc_balance", "fewest_units"]

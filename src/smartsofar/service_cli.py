@@ -15,9 +15,9 @@ from typing import Any
 
 from smartsofar.config import Config, config_path, default_data_dir, load_config, load_toml, parse_config
 from smartsofar.config_example import example_config
-from smartsofar.engine.modes import Mode
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.logbuffer import LogBuffer, setup_logging
+from smartsofar.modes import Mode
 from smartsofar.probe import probe_site
 from smartsofar.service import CONFIG_FILE, Service, serve
 from smartsofar.sim.cli import ids_from_arg

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.engine.commands import SiteCommands
-from smartsofar.engine.modes import Mode, ModeState
 from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.site import Site
 from smartsofar.engine.snapshot import Event
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.modes import Mode, ModeState
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.sim.simulate import Scenario, Simulation, build_site, drive
 from smartsofar.storage.state_store import StateStore

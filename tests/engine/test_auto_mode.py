@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 
 from smartsofar.config import ControlConfig
-from smartsofar.engine.modes import Mode, ModeState
+from smartsofar.modes import Mode, ModeState
 from tests.engine.harness import ScriptedHouse, make_rig
 
 

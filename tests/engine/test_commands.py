@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from smartsofar.config import ControlConfig
-from smartsofar.engine.modes import Mode, ModeState
 from smartsofar.errors import InvalidInputError, StorageError
+from smartsofar.modes import Mode, ModeState
 from tests.engine.harness import ScriptedHouse, make_rig
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from smartsofar.config import ControlConfig, UnitConfig
-from smartsofar.engine.modes import Mode, ModeState
+from smartsofar.modes import Mode, ModeState
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.storage.response_store import ResponseStore
 from tests.engine.harness import ScriptedHouse, make_rig
@@ -130,7 +130,7 @@ async def test_a_wrong_fixed_response_oscillates_less_once_the_watch_backs_off(
     fixed = UnitConfig(id=1, learn_response=False)  # told 1 s and 1000 W/s, and not allowed to learn
     rig = await make_rig(step_test(), plant=plant(4.0, 150.0), unit=fixed, duration_s=3 * CYCLE_S)
     await rig.run_until(3 * CYCLE_S)
-    assert rig.site.oscillation.engagements >= 1
+    assert rig.site.memory.oscillation.engagements >= 1
     assert "corrections keep reversing" in caplog.text
     assert rig.sim.steps.flips / (3 * CYCLE_S / 60) <= 1.0
     assert rig.sim.steps.unsettled == 0
@@ -139,7 +139,7 @@ async def test_a_wrong_fixed_response_oscillates_less_once_the_watch_backs_off(
 async def test_the_watch_never_backs_off_on_a_learned_plant() -> None:
     rig = await make_rig(step_test(), plant=plant(2.5, 300.0), duration_s=3 * CYCLE_S)
     await rig.run_until(3 * CYCLE_S)
-    assert rig.site.oscillation.engagements == 0
+    assert rig.site.memory.oscillation.engagements == 0
 
 
 async def test_short_reads_stop_once_the_units_have_settled_whatever_the_mode() -> None:
@@ -165,9 +165,9 @@ async def test_a_silent_meter_while_backing_off_still_stands_every_unit_by() -> 
                          control=ControlConfig(meter_standby_after_s=10))
     for t in range(30, 3 * CYCLE_S, 10):
         await rig.run_until(t)
-        if rig.site.oscillation.active(rig.sim.t):
+        if rig.site.memory.oscillation.active(rig.sim.t):
             break
-    assert rig.site.oscillation.active(rig.sim.t)
+    assert rig.site.memory.oscillation.active(rig.sim.t)
     rig.sim.meter.silent = True
     await rig.run_until(rig.sim.t + 12)
     assert all(rt.setpoint_w == 0 for rt in rig.site.units)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from smartsofar.engine.modes import Mode, ModeState, parse_switch, parse_watts
 from smartsofar.engine.site import Site
 from smartsofar.errors import InvalidInputError, StorageError
+from smartsofar.modes import Mode, ModeState, parse_switch, parse_watts
 from smartsofar.storage.state_store import StateStore
 
 log = logging.getLogger(__name__)

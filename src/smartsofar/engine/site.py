@@ -2,17 +2,15 @@
 
 The same ``Site.step`` runs in real time (``engine.runner`` calls it on every meter sample) and in
 accelerated simulated time (``sim.simulate`` calls it once per simulated second): there is one copy of the
-control logic. Decisions come from the pure modules in ``smartsofar.control``; this class only gathers
-their inputs, sends the commands they ask for, and keeps the units' memory up to date.
+control logic. ``Site`` only gathers the decision's inputs, carries the decision out, and keeps the units'
+memory up to date; what each mode decides is in ``control.decide``.
 
 Per cycle:
 
 1. each unit's condition and room (link, faults, Passive mode, full/flat flags, SoC limits, permissions);
-2. the mode decides a battery total: standby 0; manual the user's power; auto the law, with the meter's
-   verdict first (a stale sample holds what was sent, a silent meter sends everyone to standby), and the
-   oscillation watch last (corrections that keep reversing make it back off: wait longer, correct less);
-3. the total is shared out (``control.allocation``) and only changed setpoints are sent, reductions first;
-   increases to a unit are rate-limited, reductions and re-sends never are;
+2. the meter's verdict and fresh sample; the mode's decision (``control.decide``): the setpoints to send;
+3. only changed setpoints are sent, reductions first; increases to a unit are rate-limited, reductions
+   and re-sends never are;
 4. heartbeats keep passive mode alive, only while the engine is healthy: a crashed or blind controller
    lets the units lapse to standby by themselves (in real time they go out from their own task, so that
    a cycle never waits on them);
@@ -26,25 +24,13 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import NamedTuple
 
 from smartsofar.config import ControlConfig
-from smartsofar.control.allocation import allocate
-from smartsofar.control.law import TrackingLaw
-from smartsofar.control.oscillation import BACKOFF_GAIN, BACKOFF_S, OscillationWatch
-from smartsofar.control.oscillation import WINDOW_S as OSCILLATION_WINDOW_S
-from smartsofar.control.response import PLAUSIBLE_DEAD_S, PLAUSIBLE_RAMP_W_PER_S
-from smartsofar.control.safety import (
-    MeterVerdict,
-    grid_limits,
-    meter_verdict,
-    soc_gates,
-    unavailable_reason,
-    unit_room,
-)
+from smartsofar.control.decide import ControlMemory, decide
+from smartsofar.control.decision import STARTING, Decision, DecisionInputs, SafetyState
+from smartsofar.control.safety import meter_verdict, soc_gates, unavailable_reason, unit_room
 from smartsofar.engine.hub import Topic
 from smartsofar.engine.lag import LagMeter
-from smartsofar.engine.modes import Mode, ModeState
 from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.engine.units import UnitRuntime
 from smartsofar.engine.view import build_snapshot
@@ -52,28 +38,13 @@ from smartsofar.errors import DeviceError
 from smartsofar.link import LinkHealth
 from smartsofar.meter.base import MeterSample
 from smartsofar.meter.poller import MeterPoller, MeterState
+from smartsofar.modes import Mode, ModeState
 from smartsofar.sofar.passive import PassiveCommand
 
 log = logging.getLogger(__name__)
 HEALTHY_CYCLE_AGE_S = 3.0  # heartbeats go out only while the last healthy cycle is this recent
-DOUBT_S = 15.0  # a unit whose report contradicted its plan this recently makes a reversal suspect
-MAX_BACKOFF_HOLD_S = 30.0  # while backing off, a command is left this long at most to land
 PLAN_MEMORY_S = 8.0  # a usable sample is at most 5 s old, and its window reaches 2 s further back
-METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second ...
-WINDOW_SLACK_S = 1.0  # ... but that second may end up to a second before its reply arrives
 Broadcast = Callable[[], Awaitable[bool]]
-
-
-class Decision(NamedTuple):
-    """What one cycle decided."""
-
-    setpoints: dict[int, int]  # unit id -> W, for the units to (re)command
-    safety: str
-    message: str
-    reason: str
-    healthy: bool
-    grid_w: float | None = None
-    base_w: float | None = None
 
 
 class Site:
@@ -90,20 +61,17 @@ class Site:
         self.clock = clock
         self.wall_clock = wall_clock
         self.broadcasters = dict(broadcasters or {})
-        self.law = TrackingLaw(control)
+        self.memory = ControlMemory(control)  # the law's state and the oscillation watch
         self.snapshots: Topic[SiteSnapshot] = Topic(maxsize=20)
         self.events: Topic[Event] = Topic(maxsize=500)
         self.commands_sent = 0
         self.cycles = 0
-        self.safety = "starting"
+        self.safety = SafetyState.STARTING
         self._last_decision: Decision | None = None
         self._snapshot: SiteSnapshot | None = None
         self.keep_snapshots = False  # the service keeps Topic.latest current for its adapters
         self._decided_at = -math.inf
-        self.oscillation = OscillationWatch()
         self.lag = LagMeter()
-        self._backed_off = False
-        self._hold_until = -math.inf
         self._broadcast_failing: set[str] = set()
         self.unit_reads_wanted = asyncio.Event()  # set when a command opens a response episode: read it soon
 
@@ -123,7 +91,7 @@ class Site:
         """Adopt a new operating state (validated by the caller): the next cycle acts on it."""
         previous, self.mode = self.mode, state
         if previous.mode is not state.mode or previous.target_w != state.target_w:
-            self.law.reset()
+            self.memory.law.reset()
         if previous != state:
             self.emit("mode", f"mode {state.mode}", data=state.to_json())
 
@@ -142,7 +110,10 @@ class Site:
         for rt in self.units:
             self._refresh_unit(rt, now, auto)
         sample = self.meter.fresh(now) if self.meter else None
-        decision = self._decide(now, sample)
+        decision = decide(self._inputs(now, sample), self.memory)
+        for notice in decision.notices:
+            log.log(notice.level, "%s", notice.log)
+            self.emit(notice.kind, notice.event, data=notice.data)
         for rt in self.units:  # whatever the mode: keep what the meter's window may still need, fold the rest
             rt.plan.forget_before(now - PLAN_MEMORY_S)
         if sample is not None:
@@ -163,8 +134,10 @@ class Site:
     def snapshot(self, now: float | None = None) -> SiteSnapshot:
         """The picture after the last cycle (built once per cycle, on demand)."""
         if self._snapshot is None:
-            decision = self._last_decision or Decision({}, self.safety, "starting", "none", False)
-            self._snapshot = build_snapshot(self, decision, self.clock() if now is None else now, self.wall_clock())
+            self._snapshot = build_snapshot(
+                units=self.units, mode=self.mode, meter=self.meter, decision=self._last_decision or STARTING,
+                commands_sent=self.commands_sent, lag=self.lag.summary(),
+                now=self.clock() if now is None else now, wall=self.wall_clock())
         return self._snapshot
 
     def _refresh_unit(self, rt: UnitRuntime, now: float, auto: bool) -> None:
@@ -186,118 +159,15 @@ class Site:
         rt.room = unit_room(condition, rt.current_w, allow_charge=allow_charge, allow_discharge=allow_discharge)
         rt.room_key, rt.room_valid_until = key, rt.changes_at()
 
-    def _decide(self, now: float, sample: MeterSample | None) -> Decision:
-        mode = self.mode
-        available = [rt for rt in self.units if rt.room is not None]
-        setpoints = {rt.unit_id: 0 for rt in self.units
-                     if rt.room is None and rt.link is not LinkHealth.OFFLINE and rt.setpoint_w not in (0, None)}
-        if not available:
-            return Decision(setpoints, "no_units", "no unit can be used now", "none", True,
-                            sample.power_w if sample else None)
-        grid_w = sample.power_w if sample else None
-        if mode.mode is Mode.STANDBY:
-            return self._share(0, available, setpoints, "ok", "standby", "standby", True, grid_w)
-        if mode.mode is Mode.MANUAL:
-            return self._manual(available, setpoints, sample)
-        latest = self.meter.latest if self.meter else None
-        frozen = self.meter is not None and self.meter.state is MeterState.FROZEN
+    def _inputs(self, now: float, sample: MeterSample | None) -> DecisionInputs:
+        """What the decision looks at: the units as refreshed, the fresh sample, and the meter's verdict."""
+        meter = self.meter
+        latest = meter.latest if meter else None
+        frozen = meter is not None and meter.state is MeterState.FROZEN
         age = latest.age_s(now) if latest is not None and not frozen else None
-        verdict = meter_verdict(age, self.meter.stale_after_s if self.meter else 0.0,
-                                self.control.meter_standby_after_s)
-        if verdict is MeterVerdict.STANDBY:
-            self.law.reset()
-            return self._share(0, available, setpoints, "meter_silent",
-                               "the grid meter is silent: every unit in standby until it is back", "meter silent",
-                               False, None)
-        if verdict is MeterVerdict.HOLD or sample is None:
-            return self._hold(available, setpoints, "hold", "the grid meter is late: holding", "meter late")
-        return self._auto(now, sample, available, setpoints)
-
-    def _auto(self, now: float, sample: MeterSample, available: list[UnitRuntime],
-              setpoints: dict[int, int]) -> Decision:
-        window_start = sample.taken_at - METER_WINDOW_S
-        battery_mean = low = high = 0.0
-        in_transition = False
-        for rt in self.units:
-            plan = rt.plan
-            battery_mean += plan.mean_w(window_start, sample.taken_at)
-            if plan.moving_between(window_start - WINDOW_SLACK_S, sample.taken_at + WINDOW_SLACK_S):
-                in_transition = True
-                unit_low, unit_high = plan.range_w(window_start - WINDOW_SLACK_S, sample.taken_at + WINDOW_SLACK_S / 4)
-            else:
-                unit_low = unit_high = plan.power_at(sample.taken_at)
-            low, high = low + unit_low, high + unit_high
-        raw = self.law.observe(sample.power_w, sample.taken_at, battery_mean, in_transition, (low, high))
-        base = self.law.state.base_w
-        heading = sum(rt.plan.final_w for rt in self.units)
-        low, high = grid_limits(base, self.control)
-        rooms = [rt.room for rt in available if rt.room is not None]
-        clamp = (max(low, -sum(r.discharge_w for r in rooms)), min(high, sum(r.charge_w for r in rooms)))
-        dead = sum(rt.plan.nominal.dead_time_s for rt in available) / len(available)
-        decision = self.law.decide(float(self.mode.target_w), heading, clamp, now, raw, dead + 0.5)
-        backing_off = self._watch_backoff(now)
-        if not decision.act or (backing_off and now < self._hold_until):
-            reason = decision.reason if not decision.act else "backing off: letting the last command land"
-            return self._hold(available, setpoints, "ok", "holding the grid at the target", reason,
-                              sample.power_w, decision.base_w)
-        desired = decision.desired_w
-        if backing_off:
-            desired = heading + BACKOFF_GAIN * (desired - heading)
-        per_unit = abs(desired - heading) / len(available)
-        settle = max(rt.plan.slow.dead_time_s + per_unit / rt.plan.slow.ramp_w_per_s for rt in available)
-        doubted = any(now - rt.surprised_at <= DOUBT_S for rt in self.units)
-        if self.oscillation.note(now, desired - heading, settle, doubted):
-            log.warning("auto mode: the corrections keep reversing (%d in %.0f s): for %.0f minutes each command "
-                        "is left to land and half the error is corrected", len(self.oscillation.reversals),
-                        OSCILLATION_WINDOW_S, BACKOFF_S / 60)
-            self.emit("control", "backing off: corrections kept reversing", data={"backoff": True})
-        if self.oscillation.active(now):
-            self._hold_until = now + min(MAX_BACKOFF_HOLD_S, PLAUSIBLE_DEAD_S[1] + per_unit / PLAUSIBLE_RAMP_W_PER_S[0])
-        return self._share(desired, available, setpoints, "ok", "holding the grid at the target",
-                           decision.reason, True, sample.power_w, decision.base_w)
-
-    def _watch_backoff(self, now: float) -> bool:
-        """Whether the oscillation watch backs off now (and say so once when it stops)."""
-        active = self.oscillation.active(now)
-        if self._backed_off and not active:
-            log.info("auto mode: corrections are steady again; back to full speed")
-            self.emit("control", "back-off over", data={"backoff": False})
-        self._backed_off = active
-        return active
-
-    def _manual(self, available: list[UnitRuntime], setpoints: dict[int, int],
-                sample: MeterSample | None) -> Decision:
-        total = float(self.mode.manual_power_w)
-        limited = self.control.grid_import_limit_w is not None or self.control.grid_export_limit_w is not None
-        if limited and total:
-            if sample is None:
-                return self._share(0, available, setpoints, "manual_needs_meter",
-                                   "grid limits are set but the meter is silent: standby", "meter silent", False)
-            base = sample.power_w - sum(rt.plan.power_at(sample.taken_at) for rt in self.units)
-            low, high = grid_limits(base, self.control)
-            total = min(high, max(low, total))
-        return self._share(total, available, setpoints, "ok", f"manual {self.mode.manual_power_w:+d} W", "manual",
-                           True, sample.power_w if sample else None)
-
-    def _hold(self, available: list[UnitRuntime], setpoints: dict[int, int], safety: str, message: str,
-              reason: str, grid_w: float | None = None, base_w: float | None = None) -> Decision:
-        """Keep what was sent, except for units that must change (unknown setpoint, no longer allowed)."""
-        forced = [rt for rt in available if rt.room is not None and
-                  (rt.setpoint_w is None or not rt.room.holds(rt.setpoint_w))]
-        if not forced:
-            return Decision(setpoints, safety, message, reason, True, grid_w, base_w)
-        total = sum(min(rt.room.charge_w, max(-rt.room.discharge_w, rt.current_w))
-                    for rt in available if rt.room is not None)
-        return self._share(total, available, setpoints, safety, message, reason, True, grid_w, base_w)
-
-    def _share(self, total: float, available: list[UnitRuntime], setpoints: dict[int, int], safety: str,
-               message: str, reason: str, healthy: bool, grid_w: float | None = None,
-               base_w: float | None = None) -> Decision:
-        rooms = [rt.room for rt in available if rt.room is not None]
-        allocation = allocate(total, rooms, self.control.allocation,
-                              tolerance_w=self.control.rebalance_tolerance_w, min_change_w=self.control.min_change_w)
-        setpoints.update(allocation.setpoints)
-        return Decision(setpoints, safety, message, reason, healthy, grid_w, base_w)
+        verdict = meter_verdict(age, meter.stale_after_s if meter else 0.0, self.control.meter_standby_after_s)
+        return DecisionInputs(now=now, mode=self.mode, control=self.control, units=self.units, sample=sample,
+                              verdict=verdict)
 
     # --- commands -------------------------------------------------------------------------------------------
 
@@ -376,12 +246,12 @@ class Site:
             rt.last_keepalive_at = now
 
     def _note_safety(self, decision: Decision) -> None:
-        if decision.safety == self.safety:
+        if decision.safety is self.safety:
             return
         previous, self.safety = self.safety, decision.safety
-        if decision.safety in ("ok", "hold") and previous in ("starting", "ok", "hold"):
+        if decision.safety.routine and previous.routine:
             return
-        level = logging.INFO if decision.safety == "ok" else logging.WARNING
+        level = logging.INFO if decision.safety is SafetyState.OK else logging.WARNING
         log.log(level, "%s", decision.message)
         self.emit("safety", decision.message, data={"state": decision.safety})
 

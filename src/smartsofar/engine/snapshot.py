@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartsofar.engine.modes import ModeState
+from smartsofar.control.decision import SafetyState
+from smartsofar.link import LinkHealth
 from smartsofar.meter.base import MeterSample
+from smartsofar.modes import ModeState
 from smartsofar.sofar.device_info import UnitInfo
 from smartsofar.sofar.passive import StatusWord
 from smartsofar.sofar.register_map import UnitReading
@@ -25,7 +27,7 @@ class UnitSnapshot:
     name: str
     position: int  # 1, 2, ... in configuration order (SmartSofar v1's Charger<N>)
     bus: str
-    link: str  # ok / degraded / offline / unknown
+    link: LinkHealth
     available: bool
     unavailable_reason: str | None
     setpoint_w: int | None  # the last power it accepted (None: unknown)
@@ -103,7 +105,7 @@ class SiteSnapshot:
 
     at: float  # wall-clock time (Unix seconds)
     mode: ModeState
-    safety: str  # ok / hold / meter_silent / no_units / manual_needs_meter
+    safety: SafetyState
     message: str
     grid_w: float | None  # the fresh meter sample, import positive
     base_w: float | None  # the house's own power as the law estimates it

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
+from smartsofar.control.decision import Decision
 from smartsofar.engine.snapshot import MeterSnapshot, SiteSnapshot, UnitSnapshot
 from smartsofar.engine.units import UnitRuntime
-
-if TYPE_CHECKING:
-    from smartsofar.engine.site import Decision, Site
-    from smartsofar.meter.poller import MeterPoller
+from smartsofar.meter.poller import MeterPoller
+from smartsofar.modes import ModeState
 
 
 def unit_snapshot(rt: UnitRuntime, now: float) -> UnitSnapshot:
@@ -20,7 +19,7 @@ def unit_snapshot(rt: UnitRuntime, now: float) -> UnitSnapshot:
     if callable(stats):
         counters = stats()
     return UnitSnapshot(
-        unit_id=rt.unit_id, name=rt.config.label, position=rt.position, bus=rt.bus_label, link=str(rt.link),
+        unit_id=rt.unit_id, name=rt.config.label, position=rt.position, bus=rt.bus_label, link=rt.link,
         available=room is not None, unavailable_reason=rt.unavailable, setpoint_w=rt.setpoint_w,
         expected_w=rt.plan.power_at(max(now, rt.plan.anchor_t)),
         charge_room_w=room.charge_w if room else 0.0, discharge_room_w=room.discharge_w if room else 0.0,
@@ -38,16 +37,17 @@ def meter_snapshot(poller: MeterPoller, now: float) -> MeterSnapshot:
                          error=poller.last_error, reads=poller.reads, failures=poller.failures)
 
 
-def build_snapshot(site: Site, decision: Decision, now: float, wall: float) -> SiteSnapshot:
+def build_snapshot(*, units: Sequence[UnitRuntime], mode: ModeState, meter: MeterPoller | None, decision: Decision,
+                   commands_sent: int, lag: dict[str, float | int], now: float, wall: float) -> SiteSnapshot:
     """The whole site after a cycle."""
-    units = tuple(unit_snapshot(rt, now) for rt in site.units)
-    reported = [u.reading.battery_w for u in units if u.reading is not None]
-    socs = [u.reading.soc_pct for u in units if u.reading is not None]
+    pictures = tuple(unit_snapshot(rt, now) for rt in units)
+    reported = [u.reading.battery_w for u in pictures if u.reading is not None]
+    socs = [u.reading.soc_pct for u in pictures if u.reading is not None]
     return SiteSnapshot(
-        at=wall, mode=site.mode, safety=decision.safety, message=decision.message, grid_w=decision.grid_w,
-        base_w=decision.base_w, setpoint_total_w=sum(rt.setpoint_w or 0 for rt in site.units),
+        at=wall, mode=mode, safety=decision.safety, message=decision.message, grid_w=decision.grid_w,
+        base_w=decision.base_w, setpoint_total_w=sum(rt.setpoint_w or 0 for rt in units),
         battery_w=sum(reported) if reported else None, soc_pct=sum(socs) / len(socs) if socs else None,
-        units=units, meter=meter_snapshot(site.meter, now) if site.meter else None,
-        commands_sent=site.commands_sent, decision=decision.reason,
-        manual_min_w=-sum(rt.config.max_discharge_w for rt in site.units),
-        manual_max_w=sum(rt.config.max_charge_w for rt in site.units), control_lag=site.lag.summary())
+        units=pictures, meter=meter_snapshot(meter, now) if meter else None,
+        commands_sent=commands_sent, decision=decision.reason,
+        manual_min_w=-sum(rt.config.max_discharge_w for rt in units),
+        manual_max_w=sum(rt.config.max_charge_w for rt in units), control_lag=lag)

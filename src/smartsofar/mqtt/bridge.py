@@ -28,9 +28,9 @@ import aiomqtt
 
 from smartsofar.app import Engine
 from smartsofar.config import MqttConfig
-from smartsofar.engine.modes import parse_watts
 from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.errors import InvalidInputError, StorageError
+from smartsofar.modes import parse_watts
 from smartsofar.mqtt.discovery import discovery_messages, node_id
 from smartsofar.mqtt.topics import SOFAR2MQTT_PREFIX, Topics, site_payload, unit_payload
 from smartsofar.tasks import cancel_and_wait

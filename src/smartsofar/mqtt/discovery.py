@@ -17,8 +17,8 @@ from typing import Any
 
 from smartsofar import __version__
 from smartsofar.config import MqttConfig
-from smartsofar.engine.modes import Mode
 from smartsofar.engine.snapshot import SiteSnapshot, UnitSnapshot
+from smartsofar.modes import Mode
 from smartsofar.mqtt.topics import Topics
 
 ORIGIN = {"name": "SmartSofar", "sw_version": __version__}

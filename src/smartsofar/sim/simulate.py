@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smartsofar.config import ControlConfig, UnitConfig
-from smartsofar.engine.modes import Mode, ModeState
 from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.site import Site
 from smartsofar.engine.units import UnitRuntime
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.modes import Mode, ModeState
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.sim.household import DAY_S, Household
 from smartsofar.sim.inprocess import PlantUnitPort, SecondMeter
@@ -310,4 +310,4 @@ async def run_smartsofar(sim: Simulation) -> None:
     await monitor.read_all()
     await drive(sim, site, monitor, poller)
     sim.learned = {rt.unit_id: rt.response.summary() for rt in site.units}
-    sim.backoffs = site.oscillation.engagements
+    sim.backoffs = site.memory.oscillation.engagements

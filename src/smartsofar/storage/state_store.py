@@ -10,8 +10,8 @@ import json
 import logging
 from pathlib import Path
 
-from smartsofar.engine.modes import ModeState
 from smartsofar.errors import InvalidInputError
+from smartsofar.modes import ModeState
 from smartsofar.storage.atomic import atomic_write
 
 log = logging.getLogger(__name__)

@@ -254,7 +254,7 @@ def apply_live(ctx: WebContext, result: SaveResult, changes: dict[str, Any]) -> 
     """Put saved settings to work now, where they can be."""
     config, engine = result.config, ctx.engine
     engine.site.control = config.control
-    engine.site.law.config = config.control
+    engine.site.memory.reconfigure(config.control)
     engine.monitor.interval_s = config.control.unit_read_interval_s
     if engine.poller is not None and config.meter is not None:
         engine.poller.interval_s = config.meter.poll_interval_s

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from smartsofar.engine.modes import Mode
 from smartsofar.engine.snapshot import SiteSnapshot
 from smartsofar.errors import InvalidInputError
+from smartsofar.modes import Mode
 from smartsofar.sofar.register_map import UnitReading
 from smartsofar.sofar.status import RunningState
 from smartsofar.web.api import Ctx, snapshot

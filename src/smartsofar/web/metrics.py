@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from smartsofar.engine.modes import Mode
 from smartsofar.engine.snapshot import SiteSnapshot
+from smartsofar.modes import Mode
 
 
 class SnapshotCollector(Collector):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from smartsofar.engine.modes import Mode, ModeState, parse_switch, parse_watts
 from smartsofar.errors import InvalidInputError
+from smartsofar.modes import Mode, ModeState, parse_switch, parse_watts
 from smartsofar.storage.atomic import atomic_write
 from smartsofar.storage.state_store import StateStore
 

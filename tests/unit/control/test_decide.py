@@ -1,0 +1,116 @@
+"""Table tests of the per-mode decisions: a situation in, the setpoints and safety state out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pytest
+
+from smartsofar.config import ControlConfig
+from smartsofar.control.allocation import UnitRoom
+from smartsofar.control.decide import DECIDERS, ControlMemory, decide
+from smartsofar.control.decision import DecisionInputs, SafetyState
+from smartsofar.control.envelope import PowerEnvelope
+from smartsofar.control.response import Response, ResponseLearner
+from smartsofar.control.safety import MeterVerdict
+from smartsofar.link import LinkHealth
+from smartsofar.meter.base import MeterSample
+from smartsofar.modes import Mode, ModeState
+
+
+@dataclass
+class FakeUnit:
+    """A unit as the decisions see it: settled at ``setpoint_w``."""
+
+    unit_id: int
+    room: UnitRoom | None
+    setpoint_w: int | None = 0
+    link: LinkHealth = LinkHealth.OK
+    surprised_at: float = -math.inf
+    plan: PowerEnvelope = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.plan = PowerEnvelope(ResponseLearner(Response(1.0, 1000.0), fixed=True).bounds())
+
+    @property
+    def current_w(self) -> float:
+        return float(self.setpoint_w or 0)
+
+
+def room(unit_id: int, charge: float = 3000, discharge: float = 3000, current: float = 0) -> UnitRoom:
+    return UnitRoom(unit_id, charge, discharge, current, soc_pct=50)
+
+
+def sample(power_w: float, at: float = 100.0) -> MeterSample:
+    return MeterSample(power_w=power_w, total_power_w=power_w, phases=(), taken_at=at)
+
+
+def inputs(mode: ModeState, units: list[FakeUnit], grid_w: float | None = None,
+           verdict: MeterVerdict = MeterVerdict.USE, control: ControlConfig | None = None) -> DecisionInputs:
+    return DecisionInputs(now=100.0, mode=mode, control=control or ControlConfig(), units=units,
+                          sample=None if grid_w is None else sample(grid_w), verdict=verdict)
+
+
+AUTO = ModeState(Mode.AUTO)
+MANUAL_1500 = ModeState(Mode.MANUAL, manual_power_w=1500)
+STANDBY = ModeState(Mode.STANDBY)
+LIMITED = ControlConfig(grid_import_limit_w=1000)
+
+
+@pytest.mark.parametrize(("mode", "grid_w", "verdict", "control", "setpoints", "safety"), [
+    pytest.param(STANDBY, None, MeterVerdict.STANDBY, None, {}, SafetyState.OK,
+                 id="standby, units idle: nothing to send"),
+    pytest.param(MANUAL_1500, None, MeterVerdict.STANDBY, None, {1: 750, 2: 750}, SafetyState.OK,
+                 id="manual 1500 W needs no meter: shared between two units"),
+    pytest.param(MANUAL_1500, None, MeterVerdict.STANDBY, LIMITED, {}, SafetyState.MANUAL_NEEDS_METER,
+                 id="manual with a grid limit and no meter: standby"),
+    pytest.param(MANUAL_1500, 0.0, MeterVerdict.USE, ControlConfig(grid_export_limit_w=0, grid_import_limit_w=0),
+                 {}, SafetyState.OK, id="manual charge cut to what keeps import at its 0 W limit"),
+    pytest.param(AUTO, None, MeterVerdict.STANDBY, None, {}, SafetyState.METER_SILENT,
+                 id="auto, meter silent: standby"),
+    pytest.param(AUTO, None, MeterVerdict.HOLD, None, {}, SafetyState.HOLD, id="auto, meter late: hold"),
+    pytest.param(AUTO, -2000.0, MeterVerdict.USE, None, {1: 1000, 2: 1000}, SafetyState.OK,
+                 id="auto, 2 kW export: charge 2 kW"),
+    pytest.param(AUTO, 3.0, MeterVerdict.USE, None, {}, SafetyState.OK, id="auto, 3 W off target: within deadband"),
+])
+def test_each_mode_decides(mode: ModeState, grid_w: float | None, verdict: MeterVerdict,
+                           control: ControlConfig | None, setpoints: dict[int, int], safety: SafetyState) -> None:
+    units = [FakeUnit(1, room(1)), FakeUnit(2, room(2))]
+    decision = decide(inputs(mode, units, grid_w, verdict, control), ControlMemory(control or ControlConfig()))
+    assert {k: v for k, v in decision.setpoints.items() if v} == setpoints
+    assert decision.safety is safety
+
+
+def test_a_unit_that_became_unavailable_is_sent_to_zero_whatever_the_mode() -> None:
+    for mode in (AUTO, MANUAL_1500, STANDBY):
+        units = [FakeUnit(1, None, setpoint_w=800), FakeUnit(2, room(2))]
+        decision = decide(inputs(mode, units, 0.0), ControlMemory(ControlConfig()))
+        assert decision.setpoints[1] == 0, mode
+
+
+def test_an_offline_unit_is_not_commanded() -> None:
+    units = [FakeUnit(1, None, setpoint_w=800, link=LinkHealth.OFFLINE), FakeUnit(2, room(2))]
+    decision = decide(inputs(MANUAL_1500, units), ControlMemory(ControlConfig()))
+    assert 1 not in decision.setpoints and decision.setpoints[2] == 1500
+
+
+def test_no_usable_unit_decides_nothing_but_stays_healthy() -> None:
+    decision = decide(inputs(AUTO, [FakeUnit(1, None)], -500.0), ControlMemory(ControlConfig()))
+    assert decision.safety is SafetyState.NO_UNITS and decision.setpoints == {} and decision.healthy
+
+
+def test_a_silent_meter_is_unhealthy_so_no_heartbeat_keeps_the_units_going() -> None:
+    units = [FakeUnit(1, room(1, current=-1000), setpoint_w=-1000)]
+    decision = decide(inputs(AUTO, units, verdict=MeterVerdict.STANDBY), ControlMemory(ControlConfig()))
+    assert decision.setpoints == {1: 0} and not decision.healthy
+
+
+def test_a_late_meter_holds_but_a_unit_no_longer_allowed_is_still_cut() -> None:
+    units = [FakeUnit(1, room(1, charge=0, current=1200), setpoint_w=1200), FakeUnit(2, room(2))]
+    decision = decide(inputs(AUTO, units, verdict=MeterVerdict.HOLD), ControlMemory(ControlConfig()))
+    assert decision.safety is SafetyState.HOLD and decision.setpoints.get(1) == 0
+
+
+def test_every_mode_has_a_decision() -> None:
+    assert set(DECIDERS) == set(Mode)
