@@ -9,12 +9,12 @@ show as unavailable and are retried.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from smartsofar.bus.client import Bus
 from smartsofar.config import Config
 from smartsofar.engine.commands import SiteCommands
+from smartsofar.engine.facade import Engine
 from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.runner import EngineRunner
 from smartsofar.engine.site import Broadcast, Site
@@ -30,27 +30,6 @@ from smartsofar.storage.response_store import ResponseStore
 from smartsofar.storage.state_store import StateStore
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Engine:
-    """The engine and what it runs on."""
-
-    config: Config
-    site: Site
-    monitor: UnitMonitor
-    poller: MeterPoller | None
-    commands: SiteCommands
-    runner: EngineRunner
-    buses: list[Bus] = field(default_factory=list)
-    meter: Meter | None = None
-
-    async def aclose(self) -> None:
-        """Release the lines and the meter's connections (after ``runner.stop``)."""
-        for bus in self.buses:
-            await bus.close()
-        if self.meter is not None:
-            await self.meter.aclose()
 
 
 def first_start_state(config: Config) -> ModeState:
@@ -101,7 +80,7 @@ async def build_engine(config: Config, data_dir: Path | None = None) -> Engine:
     site = Site(config.control, runtimes, poller, store.load(first_start_state(config)),
                 broadcasters=broadcasters)
     monitor = UnitMonitor(site)
-    commands = SiteCommands(site, store)
+    commands = SiteCommands(site, store, site.manual_range_w)
     responses = ResponseStore(directory)
     responses.load(runtimes)
     runner = EngineRunner(site, monitor, poller, commands, responses)

@@ -7,6 +7,7 @@ rest of the code never catches a third-party exception::
      ├── InvalidInputError        a value given by a user or a caller is out of range or malformed;
      │                            nothing was sent or changed
      ├── ConfigError              a configuration file or URL is unusable
+     ├── NotFoundError            no such unit, or no meter configured
     ├── StorageError             state or history could not be written (disk full, read-only)
      └── DeviceError              something outside the process did not do what we asked
           ├── BusError                        the RS485 line itself
@@ -34,6 +35,10 @@ class InvalidInputError(SmartSofarError, ValueError):
 
 class ConfigError(SmartSofarError):
     """A configuration file, flag or URL cannot be used."""
+
+
+class NotFoundError(SmartSofarError, LookupError):
+    """What was asked for does not exist here: a unit id that is not configured, a meter when none is."""
 
 
 class StorageError(SmartSofarError):

@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smartsofar.app import Engine, build_engine
+from smartsofar.app import build_engine
 from smartsofar.config import Config
+from smartsofar.engine.facade import Engine
 from smartsofar.logbuffer import LogBuffer
 from smartsofar.mqtt.bridge import MqttBridge
 from smartsofar.storage.history import History
@@ -71,7 +72,7 @@ class Service:
         history = self.history = History(data_dir / "history.db", fine_days=config.storage.history_fine_days,
                                          coarse_days=config.storage.history_coarse_days)
         recorder = self.recorder = HistoryRecorder(history, flush_every_s=config.storage.history_flush_s)
-        self.tasks.append(asyncio.create_task(recorder.run(engine.site.snapshots), name="history"))
+        self.tasks.append(asyncio.create_task(recorder.run(engine.snapshots), name="history"))
         web = config.web
         auth = Auth(web.password_hash.get_secret_value() if web.password_hash else None,
                     web.api_token_hash.get_secret_value() if web.api_token_hash else None,

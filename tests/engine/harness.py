@@ -77,7 +77,7 @@ async def make_rig(house: ScriptedHouse, *, units: int = 2, soc: float = 50.0, c
     if store is not None:
         first = store.load(first)
     site, monitor, poller = build_site(sim, control, first)
-    rig = Rig(sim, site, monitor, poller, SiteCommands(site, store))
+    rig = Rig(sim, site, monitor, poller, SiteCommands(site, store, site.manual_range_w))
     sim.on_second.append(lambda t: rig.grid.__setitem__(int(t), sim.grid_w))
     subscription = rig.subscriptions.enter_context(site.events.subscribe())
     sim.on_second.append(lambda _t: rig.events.extend(iter(subscription.get_nowait, None)))

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from smartsofar.app import Engine, build_engine
+from smartsofar.app import build_engine
 from smartsofar.config import parse_config
+from smartsofar.engine.facade import Engine
 from smartsofar.sim.household import ConstantHousehold
 from smartsofar.sim.meter_server import SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
-from smartsofar.engine.site import Site
 from smartsofar.errors import InvalidInputError, StorageError
 from smartsofar.modes import Mode, ModeState, parse_switch, parse_watts
 from smartsofar.storage.state_store import StateStore
@@ -18,21 +18,29 @@ from smartsofar.storage.state_store import StateStore
 log = logging.getLogger(__name__)
 
 
-class SiteCommands:
-    """Validated, persisted changes to the operating state, and on-demand reads."""
+class ModeHolder(Protocol):
+    """Who acts on the operating state (``engine.site.Site``)."""
 
-    def __init__(self, site: Site, store: StateStore | None) -> None:
-        self.site = site
+    @property
+    def mode(self) -> ModeState: ...
+
+    def set_mode_state(self, state: ModeState) -> None:
+        """Adopt a validated new state."""
+
+
+class SiteCommands:
+    """Validated, persisted changes to the operating state."""
+
+    def __init__(self, holder: ModeHolder, store: StateStore | None, manual_range_w: tuple[int, int]) -> None:
+        self.holder = holder
         self.store = store
         self.wake = asyncio.Event()
-        configs = [rt.config for rt in site.units]
-        self.manual_low_w = -sum(c.max_discharge_w for c in configs)
-        self.manual_high_w = sum(c.max_charge_w for c in configs)
+        self.manual_low_w, self.manual_high_w = manual_range_w
 
     @property
     def state(self) -> ModeState:
         """The operating state now."""
-        return self.site.mode
+        return self.holder.mode
 
     def set_mode(self, value: object) -> ModeState:
         """auto / manual / standby, or SmartSofar v1's 1 (auto) / 0 (manual)."""
@@ -68,6 +76,6 @@ class SiteCommands:
             except OSError as exc:
                 raise StorageError(f"could not save the new state ({exc.strerror}); nothing was changed") from None
         log.info("operating state: %s", ", ".join(f"{k}={v}" for k, v in new.to_json().items()))
-        self.site.set_mode_state(new)
+        self.holder.set_mode_state(new)
         self.wake.set()
         return new

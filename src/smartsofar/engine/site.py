@@ -82,6 +82,11 @@ class Site:
                 return rt
         raise KeyError(unit_id)
 
+    @property
+    def manual_range_w(self) -> tuple[int, int]:
+        """The battery total manual mode accepts: the units' configured limits."""
+        return (-sum(rt.config.max_discharge_w for rt in self.units), sum(rt.config.max_charge_w for rt in self.units))
+
     def emit(self, kind: str, message: str, unit_id: int | None = None,
              data: Mapping[str, object] | None = None) -> None:
         """Publish an event."""
@@ -136,7 +141,7 @@ class Site:
         if self._snapshot is None:
             self._snapshot = build_snapshot(
                 units=self.units, mode=self.mode, meter=self.meter, decision=self._last_decision or STARTING,
-                commands_sent=self.commands_sent, lag=self.lag.summary(),
+                commands_sent=self.commands_sent, lag=self.lag.summary(), manual_range_w=self.manual_range_w,
                 now=self.clock() if now is None else now, wall=self.wall_clock())
         return self._snapshot
 

@@ -26,8 +26,8 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
-from smartsofar.app import Engine
 from smartsofar.config import MqttConfig
+from smartsofar.engine.facade import EngineApi
 from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.errors import InvalidInputError, StorageError
 from smartsofar.modes import parse_watts
@@ -43,7 +43,7 @@ POLL_S = 0.25
 class MqttBridge:
     """One broker connection (renewed as needed) for the life of the service."""
 
-    def __init__(self, config: MqttConfig, engine: Engine,
+    def __init__(self, config: MqttConfig, engine: EngineApi,
                  today: Callable[[], dict[str, float]] | None = None) -> None:
         assert config.url is not None
         self.config = config
@@ -87,8 +87,8 @@ class MqttBridge:
     async def run(self) -> None:
         """Stay connected until cancelled."""
         backoff = 1.0
-        site = self.engine.site
-        with site.snapshots.subscribe() as snapshots, site.events.subscribe() as events:
+        engine = self.engine
+        with engine.snapshots.subscribe() as snapshots, engine.events.subscribe() as events:
             while True:
                 try:
                     async with self._make_client() as client:
@@ -150,7 +150,7 @@ class MqttBridge:
     # --- what goes out -------------------------------------------------------------------------------------
 
     def _snapshot(self) -> SiteSnapshot:
-        return self.engine.site.snapshots.latest or self.engine.site.snapshot()
+        return self.engine.latest()
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         await self._publish(client, self.topics.status, "online", retain=True)

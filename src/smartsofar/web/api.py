@@ -17,12 +17,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from smartsofar import __version__
-from smartsofar.engine.snapshot import SiteSnapshot
 from smartsofar.errors import InvalidInputError
 from smartsofar.logbuffer import LEVELS
 from smartsofar.redact import redact
 from smartsofar.web.context import WebContext
-from smartsofar.web.settings import OPERATING_KEYS, SaveResult, catalogue
+from smartsofar.web.settings import catalogue
 
 RANGES = {"15m": 900, "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 
@@ -48,11 +47,6 @@ def may_write(request: Request, ctx: Ctx) -> None:
 
 read = APIRouter(prefix="/api/v1", dependencies=[Depends(may_read)])
 write = APIRouter(prefix="/api/v1", dependencies=[Depends(may_write)])
-
-
-def snapshot(ctx: WebContext) -> SiteSnapshot:
-    """The latest snapshot (built now if the engine has not published one yet)."""
-    return ctx.engine.site.snapshots.latest or ctx.engine.site.snapshot()
 
 
 # --- request bodies ----------------------------------------------------------------------------------------
@@ -92,17 +86,17 @@ class SettingsBody(BaseModel):
 
 @read.get("/state", summary="The whole site: mode, grid, batteries, every unit, the meter")
 async def get_state(ctx: Ctx) -> dict[str, Any]:
-    return snapshot(ctx).to_json()
+    return ctx.engine.latest().to_json()
 
 
 @read.get("/units", summary="Every unit")
 async def get_units(ctx: Ctx) -> list[dict[str, Any]]:
-    return [u.to_json() for u in snapshot(ctx).units]
+    return [u.to_json() for u in ctx.engine.latest().units]
 
 
 @read.get("/units/{unit_id}", summary="One unit by slave id")
 async def get_unit(unit_id: int, ctx: Ctx) -> dict[str, Any]:
-    unit = snapshot(ctx).unit(unit_id)
+    unit = ctx.engine.latest().unit(unit_id)
     if unit is None:
         raise HTTPException(404, f"no unit {unit_id}")
     return unit.to_json()
@@ -110,7 +104,7 @@ async def get_unit(unit_id: int, ctx: Ctx) -> dict[str, Any]:
 
 @read.get("/meter", summary="The grid meter: its state and, when fresh, its values")
 async def get_meter(ctx: Ctx) -> dict[str, Any]:
-    meter = snapshot(ctx).meter
+    meter = ctx.engine.latest().meter
     if meter is None:
         raise HTTPException(404, "no meter is configured")
     return meter.to_json()
@@ -168,18 +162,11 @@ async def get_logs(ctx: Ctx, level: str = "INFO",
 @read.get("/diagnostics", summary="Versions, counters and the configuration with secrets removed")
 async def get_diagnostics(ctx: Ctx) -> dict[str, Any]:
     engine = ctx.engine
-    state = snapshot(ctx)
-    buses = []
-    for bus in engine.buses:
-        counters = bus.counters
-        buses.append({"url": str(bus.url), "connected": bus.connected, "frames_sent": counters.frames_sent,
-                      "crc_errors": counters.crc_errors, "foreign_frames": counters.foreign_frames,
-                      "undecodable_frames": counters.undecodable_frames})
+    state = engine.latest()
     return {
         "version": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
-        "uptime_s": round(time.time() - ctx.started_at), "cycles": engine.site.cycles,
-        "first_decision_s": engine.runner.first_decision_s, "commands_sent": engine.site.commands_sent,
-        "safety": state.safety, "control_lag": state.control_lag, "buses": buses,
+        "uptime_s": round(time.time() - ctx.started_at), **engine.diagnostics(),
+        "safety": state.safety, "control_lag": state.control_lag,
         "units": [{"unit_id": u.unit_id, "name": u.name, "link": u.link, "counters": u.link_counters,
                    "available": u.available, "unavailable_reason": u.unavailable_reason} for u in state.units],
         "meter": state.meter.to_json() if state.meter else None,
@@ -219,25 +206,14 @@ async def post_standby(ctx: Ctx) -> dict[str, Any]:
 
 @write.post("/units/{unit_id}/read", summary="Read one unit now")
 async def post_read_unit(unit_id: int, ctx: Ctx) -> dict[str, Any]:
-    try:
-        runtime = ctx.engine.site.unit(unit_id)
-    except KeyError:
-        raise HTTPException(404, f"no unit {unit_id}") from None
-    reading = await ctx.engine.monitor.read_unit(runtime)
-    if reading is None:
-        raise HTTPException(502, f"{runtime.config.label} did not answer: {runtime.read_error}")
+    reading = await ctx.engine.read_unit(unit_id)
     return {"unit_id": unit_id, "reading": reading.to_json()}
 
 
 @write.post("/meter/read", summary="Read the meter now")
 async def post_read_meter(ctx: Ctx) -> dict[str, Any]:
-    poller = ctx.engine.poller
-    if poller is None:
-        raise HTTPException(404, "no meter is configured")
-    sample = await poller.poll_once()
-    if sample is None:
-        raise HTTPException(502, f"the meter did not answer: {poller.last_error}")
-    return {"model": poller.meter.model, **sample.to_json()}
+    model, sample = await ctx.engine.read_meter()
+    return {"model": model, **sample.to_json()}
 
 
 @write.put("/settings", summary="Change settings: validated, saved to the file, applied live where possible")
@@ -245,24 +221,6 @@ async def put_settings(body: SettingsBody, ctx: Ctx) -> dict[str, Any]:
     if ctx.settings is None:
         raise HTTPException(409, "this service has no configuration file to save to")
     result = ctx.settings.save(body.values)
-    apply_live(ctx, result, body.values)
-    return {"saved": True, "path": str(result.path), "applied_live": list(result.live),
-            "restart_needed": list(result.restart)}
-
-
-def apply_live(ctx: WebContext, result: SaveResult, changes: dict[str, Any]) -> None:
-    """Put saved settings to work now, where they can be."""
-    config, engine = result.config, ctx.engine
-    engine.site.control = config.control
-    engine.site.memory.reconfigure(config.control)
-    engine.monitor.interval_s = config.control.unit_read_interval_s
-    if engine.poller is not None and config.meter is not None:
-        engine.poller.interval_s = config.meter.poll_interval_s
-        engine.poller.stale_after_s = config.meter.stale_after_s
-    ctx.auth.read_only_without_login = config.web.read_only_without_login
-    operating = {k.split(".")[1]: v for k, v in changes.items() if k in OPERATING_KEYS}
-    if "target_w" in operating:
-        engine.commands.set_target(operating["target_w"])
-    if {"allow_charge", "allow_discharge"} & operating.keys():
-        engine.commands.set_permissions(allow_charge=operating.get("allow_charge"),
-                                        allow_discharge=operating.get("allow_discharge"))
+    done = ctx.engine.reconfigure(result.config, result.keys)
+    return {"saved": True, "path": str(result.path), "applied_live": list(done.applied),
+            "restart_needed": list(done.needs_restart)}

@@ -1,9 +1,10 @@
 """The web application: the page, the API, v1's endpoints, metrics and the API documentation.
 
 Errors are answered the same way everywhere: a bad value is a 422 whose message names the field, a refused
-login or missing session a 401/403, a device that does not answer a 502, a disk that cannot be written a
-503. v1's endpoints answer in plain text, as v1 did; the API in JSON (``{"detail": "..."}``).
-The documentation (Swagger UI) and the chart library are served from the package: no CDN.
+login or missing session a 401/403, a unit or meter that does not exist a 404, a device that does not
+answer a 502, a disk that cannot be written a 503. v1's endpoints answer in plain text, as v1 did; the API
+in JSON (``{"detail": "..."}``). The documentation (Swagger UI) and the chart library are served from the
+package: no CDN.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from smartsofar import __version__
-from smartsofar.errors import ConfigError, DeviceError, InvalidInputError, StorageError
+from smartsofar.config import Config
+from smartsofar.errors import ConfigError, DeviceError, InvalidInputError, NotFoundError, StorageError
 from smartsofar.web import api, legacy, live, login
 from smartsofar.web.auth import AccessError
 from smartsofar.web.context import WebContext
@@ -31,7 +33,7 @@ STATIC = Path(str(resources.files("smartsofar").joinpath("web", "static")))
 _PLAIN_PATHS = ("/update", "/data.json")
 # Our errors, as HTTP: a refused value, a refused setting, a history that cannot be read, a unit that did not answer
 _STATUS_FOR: dict[type[Exception], int] = {InvalidInputError: 422, ConfigError: 422, StorageError: 503,
-                                           DeviceError: 502}
+                                           DeviceError: 502, NotFoundError: 404}
 
 
 def _error(request: Request, status: int, message: str) -> Response:
@@ -53,9 +55,13 @@ def create_app(ctx: WebContext) -> FastAPI:
                   description="Zero-export control of Sofar ME3000SP battery inverters. Grid power is import "
                   "positive, battery power charge positive, in watts.")
     app.state.ctx = ctx
+
+    def follow(config: Config) -> None:  # the one web setting that applies live
+        ctx.auth.read_only_without_login = config.web.read_only_without_login
+    ctx.engine.on_reconfigure(follow)
     for router in (api.read, api.write, login.router, live.router, legacy.router):
         app.include_router(router)
-    registry = registry_for(lambda: api.snapshot(ctx))
+    registry = registry_for(ctx.engine.latest)
 
     for error_type, status in _STATUS_FOR.items():
         app.add_exception_handler(error_type, _handler_for(status))

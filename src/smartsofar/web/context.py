@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartsofar.app import Engine
+from smartsofar.engine.facade import EngineApi
 from smartsofar.logbuffer import LogBuffer
 from smartsofar.storage.history import History
 from smartsofar.web.auth import Auth
@@ -19,7 +19,7 @@ from smartsofar.web.settings import SettingsFile
 class WebContext:
     """The running service, as the web sees it."""
 
-    engine: Engine
+    engine: EngineApi
     auth: Auth
     logs: LogBuffer
     history: History | None = None

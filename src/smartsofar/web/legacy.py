@@ -24,7 +24,7 @@ from smartsofar.errors import InvalidInputError
 from smartsofar.modes import Mode
 from smartsofar.sofar.register_map import UnitReading
 from smartsofar.sofar.status import RunningState
-from smartsofar.web.api import Ctx, snapshot
+from smartsofar.web.api import Ctx
 
 router = APIRouter()
 
@@ -71,7 +71,7 @@ def data_json(state: SiteSnapshot) -> dict[str, str]:
 @router.get("/data.json", summary="SmartSofar v1's data.json (every value a string)", tags=["v1"])
 async def get_data_json(request: Request, ctx: Ctx) -> PlainTextResponse:
     ctx.auth.check_read(request)
-    return PlainTextResponse(json.dumps(data_json(snapshot(ctx))))
+    return PlainTextResponse(json.dumps(data_json(ctx.engine.latest())))
 
 
 @router.get("/update", summary="SmartSofar v1's commands: cmd=setmode&val=0|1, cmd=setpower&val=W", tags=["v1"])

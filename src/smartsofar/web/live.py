@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from smartsofar.web.api import Ctx, snapshot
+from smartsofar.web.api import Ctx
 from smartsofar.web.context import WebContext
 
 router = APIRouter(prefix="/api/v1")
@@ -32,10 +32,10 @@ def sse(kind: str, data: dict[str, Any]) -> str:
 
 async def stream(request: Request, ctx: WebContext) -> AsyncIterator[str]:
     """The messages for one client, until it goes away."""
-    site = ctx.engine.site
-    with site.snapshots.subscribe() as snapshots, site.events.subscribe() as events, \
+    engine = ctx.engine
+    with engine.snapshots.subscribe() as snapshots, engine.events.subscribe() as events, \
             ctx.logs.stream.subscribe() as logs:
-        yield sse("snapshot", snapshot(ctx).to_json())
+        yield sse("snapshot", engine.latest().to_json())
         quiet_since = time.monotonic()
         while not ctx.closing.is_set() and not await request.is_disconnected():
             latest = None

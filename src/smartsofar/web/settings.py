@@ -3,9 +3,8 @@
 The catalogue comes from the configuration models (help text, limits, choices), so it cannot drift from
 what the file accepts. A change is validated as a whole new configuration first; nothing is written when
 any key is wrong. Then the file is rewritten with tomlkit (the user's comments and layout stay) and
-replaced atomically, and what can change live does: the control law's thresholds, the allocation, the
-meter's timing, read-only access; the operating target and permissions go through the commands object.
-Bus, unit, meter-address, web and MQTT changes take effect at the next start, and the answer says so.
+replaced atomically. Which settings apply live is the engine's rule (``engine.facade.applies_live``): the
+page marks them, and ``EngineApi.reconfigure`` puts the saved configuration to work.
 
 Secrets are never sent to the page: a password shows only whether it is set, and can be replaced; a URL shows
 its password as ``***``, and a URL saved back with ``***`` keeps the stored password.
@@ -26,6 +25,7 @@ from pydantic import BaseModel, SecretStr
 from tomlkit.items import Table
 
 from smartsofar.config import Config, parse_config
+from smartsofar.engine.facade import applies_live
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.redact import keep_secret, redact_url
 from smartsofar.storage.atomic import atomic_write
@@ -33,9 +33,7 @@ from smartsofar.storage.atomic import atomic_write
 SECTIONS = ("control", "meter", "buses", "mqtt", "web", "storage")
 TITLES = {"control": "Control", "meter": "Grid meter", "buses": "Buses and units", "mqtt": "MQTT and Home Assistant",
           "web": "Web page", "storage": "Storage"}
-LIVE_KEYS = {"meter.poll_interval_s", "meter.stale_after_s", "web.read_only_without_login"}
 HIDDEN_KEYS = {"web.password_hash", "web.api_token_hash"}
-OPERATING_KEYS = {"control.target_w", "control.allow_charge", "control.allow_discharge"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +102,7 @@ def _fields(model: BaseModel, prefix: str) -> list[Field]:
             value = redact_url(value)  # a password in a URL is written, never shown
         low = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
         high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
-        live = key in LIVE_KEYS or key in OPERATING_KEYS or (prefix == "control" and key != "control.mode")
+        live = applies_live(key)
         out.append(Field(key, kind, value, default, info.description or "", nullable,
                          float(low) if isinstance(low, int | float) else None,
                          float(high) if isinstance(high, int | float) else None, choices, live))
@@ -132,8 +130,7 @@ class SaveResult:
 
     config: Config
     path: Path
-    live: tuple[str, ...]
-    restart: tuple[str, ...]
+    keys: tuple[str, ...]  # the dotted keys that were set
 
 
 class SettingsFile:
@@ -184,11 +181,8 @@ class SettingsFile:
         except ConfigError as exc:
             raise InvalidInputError(str(exc).removeprefix("settings: ")) from None
         atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
-        live = tuple(k for k in changes if k in LIVE_KEYS or k in OPERATING_KEYS
-                     or (k.startswith("control.") and k != "control.mode"))
-        restart = tuple(k for k in changes if k not in live)
         self.effective = config
-        return SaveResult(config, self.path, live, restart)
+        return SaveResult(config, self.path, tuple(changes))
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,196 @@
+"""The engine as its adapters see it: ``EngineApi``, the one narrow protocol the web, MQTT and the CLI use.
+
+It holds the commands (validated, persisted changes to the operating state), the reads on demand, the
+latest snapshot and the topics to subscribe to, and ``reconfigure``, which owns the rule for which settings
+apply live (``applies_live``): the control law's thresholds and the units' read interval, the meter's
+timing, read-only access to the page. Everything else (buses, units, the meter's address, the web server,
+MQTT) takes effect at the next start, and ``reconfigure`` says so. Adapters that hold configuration of
+their own (the web's read-only switch) are told through ``on_reconfigure``.
+
+``Engine`` is the real one, built by ``app.build_engine``; tests of the adapters give them a stub.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from smartsofar.bus.client import Bus
+from smartsofar.config import Config
+from smartsofar.engine.commands import SiteCommands
+from smartsofar.engine.hub import Topic
+from smartsofar.engine.monitor import UnitMonitor
+from smartsofar.engine.runner import EngineRunner
+from smartsofar.engine.site import Site
+from smartsofar.engine.snapshot import Event, SiteSnapshot
+from smartsofar.errors import DeviceError, NotFoundError
+from smartsofar.meter.base import Meter, MeterSample
+from smartsofar.meter.poller import MeterPoller
+from smartsofar.sofar.register_map import UnitReading
+
+log = logging.getLogger(__name__)
+LIVE_KEYS = frozenset({"meter.poll_interval_s", "meter.stale_after_s", "web.read_only_without_login"})
+
+
+def applies_live(key: str) -> bool:
+    """Whether a changed setting (dotted key) takes effect without a restart."""
+    return key in LIVE_KEYS or (key.startswith("control.") and key != "control.mode")
+
+
+@dataclass(frozen=True, slots=True)
+class Reconfigured:
+    """What ``reconfigure`` did with the settings that changed."""
+
+    applied: tuple[str, ...]  # in use now
+    needs_restart: tuple[str, ...]  # saved, in use after the next start
+
+
+class EngineApi(Protocol):
+    """What the adapters may ask of the engine."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def commands(self) -> SiteCommands: ...
+    @property
+    def snapshots(self) -> Topic[SiteSnapshot]: ...
+    @property
+    def events(self) -> Topic[Event]: ...
+
+    def latest(self) -> SiteSnapshot:
+        """The site after the last cycle."""
+
+    async def read_unit(self, unit_id: int) -> UnitReading:
+        """Read one unit now. NotFoundError: no such unit; DeviceError: it did not answer."""
+
+    async def read_meter(self) -> tuple[str, MeterSample]:
+        """Read the meter now: its model and the sample. NotFoundError: none; DeviceError: no answer."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Counters for the diagnostics page."""
+
+    def reconfigure(self, config: Config, touched: Iterable[str] = ()) -> Reconfigured:
+        """Adopt a new configuration: what can apply live does now."""
+
+    def on_reconfigure(self, listener: Callable[[Config], None]) -> None:
+        """Call ``listener`` with each new configuration."""
+
+
+def changed_keys(old: Config, new: Config) -> list[str]:
+    """The dotted keys whose values differ between two configurations (secrets compared by value)."""
+    before, after = _flat(old.model_dump()), _flat(new.model_dump())
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
+    if isinstance(value, list):
+        return {k: v for index, item in enumerate(value) for k, v in _flat(item, f"{prefix}{index}.").items()}
+    return {prefix.removesuffix("."): value}
+
+
+@dataclass
+class Engine:
+    """The real engine: the site and what it runs on."""
+
+    config: Config
+    site: Site
+    monitor: UnitMonitor
+    poller: MeterPoller | None
+    commands: SiteCommands
+    runner: EngineRunner
+    buses: list[Bus] = field(default_factory=list)
+    meter: Meter | None = None
+    pending_restart: tuple[str, ...] = ()
+    _listeners: list[Callable[[Config], None]] = field(default_factory=list)
+
+    @property
+    def snapshots(self) -> Topic[SiteSnapshot]:
+        """A snapshot after every cycle."""
+        return self.site.snapshots
+
+    @property
+    def events(self) -> Topic[Event]:
+        """Commands and their answers, faults, mode and link changes."""
+        return self.site.events
+
+    def latest(self) -> SiteSnapshot:
+        """The latest snapshot (built now if none was published yet)."""
+        return self.site.snapshots.latest or self.site.snapshot()
+
+    async def read_unit(self, unit_id: int) -> UnitReading:
+        """Read one unit now."""
+        try:
+            runtime = self.site.unit(unit_id)
+        except KeyError:
+            raise NotFoundError(f"no unit {unit_id}") from None
+        reading = await self.monitor.read_unit(runtime)
+        if reading is None:
+            raise DeviceError(f"{runtime.config.label} did not answer: {runtime.read_error}")
+        return reading
+
+    async def read_meter(self) -> tuple[str, MeterSample]:
+        """Read the meter now."""
+        poller = self.poller
+        if poller is None:
+            raise NotFoundError("no meter is configured")
+        sample = await poller.poll_once()
+        if sample is None:
+            raise DeviceError(f"the meter did not answer: {poller.last_error}")
+        return poller.meter.model, sample
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Cycles, commands, start-up time, the bus counters, and settings waiting for a restart."""
+        buses = []
+        for bus in self.buses:
+            counters = bus.counters
+            buses.append({"url": str(bus.url), "connected": bus.connected, "frames_sent": counters.frames_sent,
+                          "crc_errors": counters.crc_errors, "foreign_frames": counters.foreign_frames,
+                          "undecodable_frames": counters.undecodable_frames})
+        return {"cycles": self.site.cycles, "first_decision_s": self.runner.first_decision_s,
+                "commands_sent": self.site.commands_sent, "buses": buses,
+                "pending_restart": list(self.pending_restart)}
+
+    def on_reconfigure(self, listener: Callable[[Config], None]) -> None:
+        """Tell ``listener`` each new configuration."""
+        self._listeners.append(listener)
+
+    def reconfigure(self, config: Config, touched: Iterable[str] = ()) -> Reconfigured:
+        """Adopt ``config``; ``touched`` are keys a person set, which count as changed even when equal
+        (setting the target in the settings resets the operating target to it)."""
+        changed = sorted(set(changed_keys(self.config, config)) | set(touched))
+        applied = tuple(k for k in changed if applies_live(k))
+        restart = tuple(k for k in changed if not applies_live(k))
+        self.config = config
+        control = config.control
+        self.site.control = control
+        self.site.memory.reconfigure(control)
+        self.monitor.interval_s = control.unit_read_interval_s
+        if self.poller is not None and config.meter is not None:
+            self.poller.interval_s = config.meter.poll_interval_s
+            self.poller.stale_after_s = config.meter.stale_after_s
+        if "control.target_w" in changed:
+            self.commands.set_target(control.target_w)
+        charge = control.allow_charge if "control.allow_charge" in changed else None
+        discharge = control.allow_discharge if "control.allow_discharge" in changed else None
+        if charge is not None or discharge is not None:
+            self.commands.set_permissions(allow_charge=charge, allow_discharge=discharge)
+        for listener in self._listeners:
+            listener(config)
+        self.pending_restart = tuple(sorted(set(self.pending_restart) | set(restart)))
+        if applied:
+            log.info("settings in use now: %s", ", ".join(applied))
+        if restart:
+            log.info("settings saved for the next start: %s", ", ".join(restart))
+        return Reconfigured(applied, restart)
+
+    async def aclose(self) -> None:
+        """Release the lines and the meter's connections (after ``runner.stop``)."""
+        for bus in self.buses:
+            await bus.close()
+        if self.meter is not None:
+            await self.meter.aclose()
+
