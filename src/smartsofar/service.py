@@ -1,8 +1,9 @@
 """The running service: engine, history, web server and (when configured) MQTT, in one process.
 
 ``Service.start`` brings everything up in order (engine first, so the first control decision does not wait
-for the web), ``Service.stop`` takes it down in reverse: the web stops taking requests, MQTT says it is
-offline, pending history is written, and the engine runs its shutdown action (standby by default).
+for the web), ``Service.stop`` takes it down in reverse: MQTT says it is offline, the engine's topics close
+(so live streams end at once), the web stops taking requests, pending history is written, and the engine
+runs its shutdown action (standby by default).
 ``serve`` does both around a wait for SIGTERM / SIGINT.
 """
 
@@ -27,7 +28,6 @@ from smartsofar.tasks import cancel_and_wait
 from smartsofar.web.app import create_app
 from smartsofar.web.auth import Auth
 from smartsofar.web.context import WebContext
-from smartsofar.web.live import POLL_S
 from smartsofar.web.server import RunningHttpServer, start_http
 from smartsofar.web.settings import SettingsFile
 
@@ -97,13 +97,14 @@ class Service:
     async def stop(self) -> None:
         """Take the service down, the units last (shutdown action)."""
         try:
-            if self.context is not None:
-                self.context.closing.set()  # live streams end, so the web server can stop at once
-                await asyncio.sleep(2 * POLL_S)
+            for stopper in self.stoppers:  # MQTT says offline while it is still connected
+                await stopper()
+            if self.engine is not None:  # the live streams and the MQTT bridge end, so the web server stops at once
+                self.engine.snapshots.close()
+                self.engine.events.close()
+            self.logs.stream.close()
             if self.web is not None:
                 await self.web.stop()
-            for stopper in self.stoppers:
-                await stopper()
             await cancel_and_wait(self.tasks)
         finally:  # the units' shutdown action runs whatever happened above
             if self.engine is not None:

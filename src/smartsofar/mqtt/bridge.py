@@ -28,6 +28,7 @@ import aiomqtt
 
 from smartsofar.config import MqttConfig
 from smartsofar.engine.facade import EngineApi
+from smartsofar.engine.hub import Subscription
 from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.errors import InvalidInputError, StorageError
 from smartsofar.modes import parse_watts
@@ -37,7 +38,6 @@ from smartsofar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
-POLL_S = 0.25
 
 
 class MqttBridge:
@@ -88,8 +88,9 @@ class MqttBridge:
         """Stay connected until cancelled."""
         backoff = 1.0
         engine = self.engine
-        with engine.snapshots.subscribe() as snapshots, engine.events.subscribe() as events:
-            while True:
+        arrived = asyncio.Event()
+        with engine.snapshots.subscribe(arrived) as snapshots, engine.events.subscribe(arrived) as events:
+            while not snapshots.closed:
                 try:
                     async with self._make_client() as client:
                         self._client = client
@@ -97,17 +98,19 @@ class MqttBridge:
                         backoff = 1.0
                         await self._subscribe(client)
                         await self._announce(client)
-                        await self._serve(client, snapshots, events)
+                        await self._serve(client, snapshots, events, arrived)
                 except aiomqtt.MqttError as exc:
                     self._client = None
                     self._set_connected(False, str(exc))
                     await asyncio.sleep(backoff)
                     backoff = min(MAX_BACKOFF_S, backoff * 2)
 
-    async def _serve(self, client: aiomqtt.Client, snapshots: Any, events: Any) -> None:
-        """Listen and publish until one of them ends (the connection dropped); never leave either behind."""
+    async def _serve(self, client: aiomqtt.Client, snapshots: Subscription[SiteSnapshot],
+                     events: Subscription[Event], arrived: asyncio.Event) -> None:
+        """Listen and publish until one of them ends (the connection dropped, or the service stops); never
+        leave either behind."""
         tasks = {asyncio.create_task(self._listen(client)),
-                 asyncio.create_task(self._publish_loop(client, snapshots, events))}
+                 asyncio.create_task(self._publish_loop(client, snapshots, events, arrived))}
         try:
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -185,9 +188,13 @@ class MqttBridge:
             await self._publish(client, self.topics.unit_state(unit.unit_id), unit_payload(unit), retain=True)
         self._state_due = False
 
-    async def _publish_loop(self, client: aiomqtt.Client, snapshots: Any, events: Any) -> None:
+    async def _publish_loop(self, client: aiomqtt.Client, snapshots: Subscription[SiteSnapshot],
+                            events: Subscription[Event], arrived: asyncio.Event) -> None:
+        """Publish what the engine publishes, woken by it; ends when the engine's topics close."""
         last_state = time.monotonic()
-        while True:
+        while not snapshots.closed:
+            await arrived.wait()
+            arrived.clear()
             latest: SiteSnapshot | None = None
             while (item := snapshots.get_nowait()) is not None:
                 latest = item
@@ -204,7 +211,6 @@ class MqttBridge:
                                               for u in latest.units)):
                 await self._publish_state(client, latest)
                 last_state = now
-            await asyncio.sleep(POLL_S)
 
     # --- what comes in -------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from smartsofar.engine.hub import Topic
+from smartsofar.engine.hub import Topic, TopicClosedError
 from smartsofar.engine.snapshot import SiteSnapshot
 from smartsofar.errors import StorageError
 from smartsofar.storage.history import FINE_S, History, SiteRow, UnitRow
@@ -164,7 +164,7 @@ class HistoryRecorder:
                 log.error("%s", exc)
 
     async def run(self, snapshots: Topic[SiteSnapshot]) -> None:
-        """Record until cancelled; flush what is pending on the way out."""
+        """Record until cancelled or the topic closes; flush what is pending on the way out."""
         await self.load_today()
         next_flush = time.monotonic() + self.flush_every_s
         next_maintenance = time.monotonic() + 60.0
@@ -174,7 +174,10 @@ class HistoryRecorder:
                     timeout = max(0.0, min(next_flush, next_maintenance) - time.monotonic())
                     with contextlib.suppress(TimeoutError):  # asyncio.timeout keeps a cancel; 3.11's wait_for may not
                         async with asyncio.timeout(timeout):
-                            self.add(await subscription.get())
+                            try:
+                                self.add(await subscription.get())
+                            except TopicClosedError:
+                                return
                     now = time.monotonic()
                     if now >= next_flush:
                         await self.flush()

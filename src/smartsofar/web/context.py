@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,4 +26,3 @@ class WebContext:
     started_at: float = field(default_factory=time.time)
     extra_status: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)  # e.g. MQTT
     demo: bool = False
-    closing: asyncio.Event = field(default_factory=asyncio.Event)  # set on stop: live streams end

@@ -2,15 +2,15 @@
 
 Three kinds of message: ``snapshot`` (the site after a control cycle; only the newest is sent if several
 are waiting), ``event`` (a command and its answer, a fault raised or cleared, a mode change) and ``log`` (a
-new log line). A comment goes out every 15 s so proxies keep the connection open. The stream reads the
-engine's topics without ever making the engine wait.
+new log line). A comment goes out after 15 s of quiet so proxies keep the connection open. The stream is
+woken by the engine's topics, never makes the engine wait, and ends when the service closes them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +21,6 @@ from smartsofar.web.api import Ctx
 from smartsofar.web.context import WebContext
 
 router = APIRouter(prefix="/api/v1")
-POLL_S = 0.2
 KEEPALIVE_S = 15.0
 
 
@@ -30,14 +29,19 @@ def sse(kind: str, data: dict[str, Any]) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def stream(request: Request, ctx: WebContext) -> AsyncIterator[str]:
-    """The messages for one client, until it goes away."""
+async def stream(ctx: WebContext) -> AsyncIterator[str]:
+    """The messages for one client, until it goes away (Starlette cancels this) or the service stops (the
+    topics close). Woken by what arrives; only the newest of several waiting snapshots is sent."""
     engine = ctx.engine
-    with engine.snapshots.subscribe() as snapshots, engine.events.subscribe() as events, \
-            ctx.logs.stream.subscribe() as logs:
+    arrived = asyncio.Event()
+    with engine.snapshots.subscribe(arrived) as snapshots, engine.events.subscribe(arrived) as events, \
+            ctx.logs.stream.subscribe(arrived) as logs:
         yield sse("snapshot", engine.latest().to_json())
-        quiet_since = time.monotonic()
-        while not ctx.closing.is_set() and not await request.is_disconnected():
+        while not (snapshots.closed or events.closed or logs.closed):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(KEEPALIVE_S):
+                    await arrived.wait()
+            arrived.clear()
             latest = None
             while (item := snapshots.get_nowait()) is not None:
                 latest = item
@@ -46,17 +50,11 @@ async def stream(request: Request, ctx: WebContext) -> AsyncIterator[str]:
                 out.append(sse("event", event.to_json()))
             while (line := logs.get_nowait()) is not None:
                 out.append(sse("log", line.to_json()))
-            if out:
-                yield "".join(out)
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > KEEPALIVE_S:
-                yield ": keep-alive\n\n"
-                quiet_since = time.monotonic()
-            await asyncio.sleep(POLL_S)
+            yield "".join(out) if out else ": keep-alive\n\n"
 
 
 @router.get("/events", summary="Live stream (Server-Sent Events): snapshot, event and log messages")
 async def get_events(request: Request, ctx: Ctx) -> StreamingResponse:
     ctx.auth.check_read(request)
-    return StreamingResponse(stream(request, ctx), media_type="text/event-stream",
+    return StreamingResponse(stream(ctx), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
