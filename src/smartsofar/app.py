@@ -20,9 +20,9 @@ from smartsofar.engine.runner import EngineRunner
 from smartsofar.engine.site import Broadcast, Site
 from smartsofar.engine.units import UnitRuntime
 from smartsofar.errors import BusUnavailableError
-from smartsofar.meter.base import Meter, MeterOptions
-from smartsofar.meter.factory import DetectingMeter, open_meter
+from smartsofar.meter.base import Meter
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.meter.sources import open_meter_source
 from smartsofar.modes import ModeState
 from smartsofar.sofar.heartbeat import BroadcastHeartbeat
 from smartsofar.sofar.unit import SofarUnit
@@ -40,17 +40,8 @@ def first_start_state(config: Config) -> ModeState:
 
 
 async def open_meter_client(config: Config) -> Meter | None:
-    """The configured meter's client (detected on first contact when its model is 'auto')."""
-    if config.meter is None:
-        return None
-    m = config.meter
-    password = m.password.get_secret_value() if m.password else None
-    options = MeterOptions(invert=m.invert, phase=m.phase)
-    if m.model == "auto":
-        return DetectingMeter(m.url, user=m.user, password=password, options=options, channel=m.channel,
-                              timeout_s=m.timeout_s)
-    return await open_meter(m.url, model=m.model, user=m.user, password=password, options=options,
-                            channel=m.channel, timeout_s=m.timeout_s)
+    """The configured meter's client, by its type (``meter.registry``)."""
+    return None if config.meter is None else await open_meter_source(config.meter)
 
 
 async def build_engine(config: Config, data_dir: Path | None = None) -> Engine:

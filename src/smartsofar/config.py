@@ -14,10 +14,21 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from smartsofar.bus.url import BusUrl
 from smartsofar.errors import ConfigError
@@ -113,20 +124,33 @@ class BusConfig(_Section):
         return self
 
 
-class MeterConfig(_Section):
-    """The grid meter (a Shelly)."""
+class MeterSourceConfig(_Section):
+    """What every grid meter source has: where it is, how to read its sign and phases, and its timing."""
 
+    type: str
+    url: str = Field(description="Where the meter is (its scheme names the source: http://HOST for a Shelly)")
+    invert: bool = Field(False, description="The meter is installed the wrong way round")
+    phase: PhaseChoice = Field("sum", description="Follow the sum of the phases, or one phase (a, b, c)")
+    poll_interval_s: float = Field(1.0, ge=0.2, le=60, description="Seconds between readings")
+    timeout_s: float = Field(2.0, ge=0.2, le=30, description="Seconds to wait for the meter")
+    stale_after_s: float = Field(5.0, ge=1, le=120, description="A reading older than this is never used")
+
+    @property
+    def label(self) -> str:
+        """The source, for people."""
+        return self.type
+
+
+class ShellyMeterConfig(MeterSourceConfig):
+    """A Shelly energy meter, over its HTTP RPC."""
+
+    type: Literal["shelly"] = Field("shelly", description="The kind of meter (shelly)")
     url: str = Field(description="http://HOST of the Shelly")
     model: MeterModel = Field("auto", description="auto asks the device; or pro3em, pro3em-monophase, proem, "
                               "3em-gen1")
     user: str | None = Field(None, description="User name (Gen2 devices always use admin)")
     password: SecretStr | None = Field(None, description="The meter's password, if one is set")
     channel: int = Field(0, ge=0, le=1, description="Pro EM / EM Gen3: the channel measuring the grid")
-    invert: bool = Field(False, description="The meter is installed the wrong way round")
-    phase: PhaseChoice = Field("sum", description="Follow the sum of the phases, or one phase (a, b, c)")
-    poll_interval_s: float = Field(1.0, ge=0.2, le=60, description="Seconds between readings")
-    timeout_s: float = Field(2.0, ge=0.2, le=30, description="Seconds to wait for the meter")
-    stale_after_s: float = Field(5.0, ge=1, le=120, description="A reading older than this is never used")
 
     @field_validator("url")
     @classmethod
@@ -134,6 +158,31 @@ class MeterConfig(_Section):
         if not value.startswith(("http://", "https://")) or not urlsplit(value).hostname:
             raise ValueError("must be http://HOST or https://HOST")
         return value
+
+    @property
+    def label(self) -> str:
+        """The source, for people."""
+        return f"Shelly ({self.model})"
+
+
+# Each meter source: its ``type`` tag, and the URL schemes that mean it when ``type`` is not given.
+METER_TYPES_BY_SCHEME = {"http": "shelly", "https": "shelly"}
+
+
+def _meter_type(value: Any) -> str | None:
+    """The tag of a meter section: its ``type``, else what its URL's scheme means."""
+    if isinstance(value, BaseModel):
+        return str(getattr(value, "type", None))
+    if not isinstance(value, dict):
+        return None
+    if "type" in value:
+        return str(value["type"])
+    scheme = urlsplit(str(value.get("url", ""))).scheme
+    return METER_TYPES_BY_SCHEME.get(scheme, scheme or "shelly")
+
+
+MeterConfig = Annotated[Annotated[ShellyMeterConfig, Tag("shelly")], Discriminator(_meter_type)]
+METER_TYPES = ("shelly",)
 
 
 class StabilityFilterConfig(_Section):
@@ -291,10 +340,18 @@ def describe_errors(exc: ValidationError) -> str:
     """'control.deadband_w: ...; meter.url: ...' from a pydantic error."""
     parts = []
     for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "file"
+        loc = [str(p) for p in error["loc"]]
+        for at in (0, 1):  # the meter union's tag is not a key of the file
+            if len(loc) > at and loc[at] in METER_TYPES and (at == 0 or loc[0] == "meter"):
+                del loc[at]
+                break
+        where = ".".join(loc) or "file"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
+        elif error["type"] == "union_tag_invalid":
+            message = (f"unknown meter type {_meter_type(error['input'])!r}: give type = one of "
+                       f"{', '.join(METER_TYPES)}, or a URL that names one (http://HOST for a Shelly)")
         elif error["type"] == "missing":
             message = "missing"
         parts.append(f"{where}: {message}")
@@ -305,6 +362,17 @@ def validate_section(model: type[SectionT], data: dict[str, Any], source: str) -
     """Validate one section (or the whole file); ConfigError naming every bad key."""
     try:
         return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {describe_errors(exc)}") from None
+
+
+_METER_ADAPTER: TypeAdapter[MeterSourceConfig] = TypeAdapter(MeterConfig)
+
+
+def parse_meter(data: dict[str, Any], source: str = "meter") -> MeterSourceConfig:
+    """Validate one meter section (``smartsofar meter``'s flags); ConfigError naming every bad key."""
+    try:
+        return _METER_ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {describe_errors(exc)}") from None
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from smartsofar.config import (
     BusConfig,
     ControlConfig,
-    MeterConfig,
     MqttConfig,
+    ShellyMeterConfig,
     StabilityFilterConfig,
     StorageConfig,
     UnitConfig,
@@ -85,7 +85,7 @@ def example_config() -> str:
     for unit_id, name in ((1, "garage"), (2, "cellar")):
         out += ["", "[[buses.units]]", *_section(UnitConfig, "buses.units", values={"id": unit_id, "name": name})]
     out += ["", "# The grid meter: a Shelly Pro 3EM (also Pro 3EM monophase, Pro EM / EM Gen3, 3EM Gen1).", "[meter]",
-            *_section(MeterConfig, "meter", values={"url": _EXAMPLES["meter.url"]}), "",
+            *_section(ShellyMeterConfig, "meter", values={"url": _EXAMPLES["meter.url"]}), "",
             "[control]", *_section(ControlConfig, "control"), "",
             "# SmartSofar v1's filter: act only after N consecutive readings agree (off by default).",
             "[control.stability_filter]", *_section(StabilityFilterConfig, "control.stability_filter"), "",

@@ -19,6 +19,7 @@ from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.logbuffer import LogBuffer, setup_logging
 from smartsofar.modes import Mode
 from smartsofar.probe import probe_site
+from smartsofar.redact import redact_url
 from smartsofar.service import CONFIG_FILE, Service, serve
 from smartsofar.sim.cli import ids_from_arg
 from smartsofar.storage.atomic import atomic_write
@@ -138,7 +139,8 @@ async def run_config_check(args: argparse.Namespace) -> int:
         print(f"  {unit.label}: slave id {unit.id} on {bus.url}, {unit.max_charge_w} W charge / "
               f"{unit.max_discharge_w} W discharge, {unit.capacity_wh} Wh")
     meter = config.meter
-    print(f"  meter: {meter.model} at {meter.url}" if meter else "  meter: none (manual and standby modes only)")
+    print(f"  meter: {meter.label} at {redact_url(meter.url)}" if meter
+          else "  meter: none (manual and standby modes only)")
     control = config.control
     print(f"  control: {control.mode} at first start, target {control.target_w:+d} W, allocation {control.allocation}")
     print(f"  web: http://{config.web.host}:{config.web.port} "

@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 
-from smartsofar.meter.base import METER_MODELS, PHASE_CHOICES, MeterOptions
-from smartsofar.meter.factory import open_meter
+from smartsofar.config import METER_TYPES, parse_meter
+from smartsofar.meter.base import METER_MODELS, PHASE_CHOICES
+from smartsofar.meter.sources import open_meter_source
 from smartsofar.sim.meter_cli import add_sim_meter_arguments
 
 
 def add_meter_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``meter`` and ``sim-meter``."""
-    meter = sub.add_parser("meter", help="read one sample from a Shelly grid meter")
-    meter.add_argument("--url", required=True, help="http://HOST of the meter")
-    meter.add_argument("--user", help="user name (Gen2 devices always use admin)")
-    meter.add_argument("--password", help="the meter's password, if one is set")
-    meter.add_argument("--model", default="auto", choices=METER_MODELS, help="default: ask the device")
-    meter.add_argument("--channel", type=int, default=0, help="Pro EM / EM Gen3 grid channel (0 or 1)")
+    meter = sub.add_parser("meter", help="read one sample from a grid meter")
+    meter.add_argument("--url", required=True, help="where the meter is (http://HOST for a Shelly)")
+    meter.add_argument("--type", choices=METER_TYPES, help="the kind of meter (default: what the URL names)")
+    meter.add_argument("--user", help="Shelly: user name (Gen2 devices always use admin)")
+    meter.add_argument("--password", help="Shelly: the meter's password, if one is set")
+    meter.add_argument("--model", choices=METER_MODELS, help="Shelly: its model (default: ask the device)")
+    meter.add_argument("--channel", type=int, help="Shelly Pro EM / EM Gen3: the grid channel (0 or 1)")
     meter.add_argument("--invert", action="store_true", help="the meter is installed reversed")
     meter.add_argument("--phase", default="sum", choices=PHASE_CHOICES, help="follow the sum or one phase")
     meter.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
@@ -27,10 +29,11 @@ def add_meter_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 async def run_meter(args: argparse.Namespace) -> int:
-    """Print one decoded sample."""
-    meter = await open_meter(args.url, model=args.model, user=args.user, password=args.password,
-                             options=MeterOptions(invert=args.invert, phase=args.phase), channel=args.channel,
-                             timeout_s=args.timeout)
+    """Print one decoded sample (the flags are validated as a ``[meter]`` section would be)."""
+    given = {"type": args.type, "url": args.url, "user": args.user, "password": args.password,
+             "model": args.model, "channel": args.channel, "invert": args.invert, "phase": args.phase,
+             "timeout_s": args.timeout}
+    meter = await open_meter_source(parse_meter({k: v for k, v in given.items() if v is not None}, "meter flags"))
     try:
         sample = await meter.read()
     finally:

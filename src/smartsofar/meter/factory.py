@@ -1,4 +1,6 @@
-"""Open the right meter client for a URL: by the configured model, or by asking the device's ``/shelly``.
+"""Shelly meters: open the right client for a URL, by the configured model or by asking the device's ``/shelly``.
+
+Registered as the ``shelly`` meter source (``open_shelly``).
 
 ``/shelly`` never needs a password: Gen2+ devices answer with ``gen`` and ``app`` (and the Pro 3EM with its
 ``profile``), Gen1 devices with ``type``. Anything else is not a Shelly meter we can use.
@@ -10,9 +12,11 @@ from typing import Any
 
 import httpx
 
+from smartsofar.config import ShellyMeterConfig
 from smartsofar.errors import InvalidInputError, MeterReplyError
 from smartsofar.meter.base import METER_MODELS, Meter, MeterModel, MeterOptions, MeterSample
 from smartsofar.meter.http import DEFAULT_TIMEOUT_S, ShellyHttp
+from smartsofar.meter.registry import register
 from smartsofar.meter.shelly_gen1 import Shelly3EMGen1
 from smartsofar.meter.shelly_gen2 import ShellyEM1Meter, ShellyEMMeter
 
@@ -93,3 +97,15 @@ class DetectingMeter:
         """Close the detected client, if any."""
         if self._inner is not None:
             await self._inner.aclose()
+
+
+@register("shelly")
+async def open_shelly(config: ShellyMeterConfig) -> Meter:
+    """The configured Shelly's client (its model detected on first contact when it is 'auto')."""
+    password = config.password.get_secret_value() if config.password else None
+    options = MeterOptions(invert=config.invert, phase=config.phase)
+    if config.model == "auto":
+        return DetectingMeter(config.url, user=config.user, password=password, options=options,
+                              channel=config.channel, timeout_s=config.timeout_s)
+    return await open_meter(config.url, model=config.model, user=config.user, password=password, options=options,
+                            channel=config.channel, timeout_s=config.timeout_s)

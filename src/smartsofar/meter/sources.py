@@ -1,0 +1,11 @@
+"""Every meter source SmartSofar knows: importing this module registers them all.
+
+Add a source by importing its module here (see ``meter.registry``).
+"""
+
+from __future__ import annotations
+
+from smartsofar.meter import factory as _shelly  # noqa: F401  (registers "shelly")
+from smartsofar.meter.registry import open_meter_source
+
+__all__ = ["open_meter_source"]
