@@ -15,6 +15,7 @@ import pytest
 
 from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.modes import Mode, ModeState
+from smartsofar.payloads import UnitPayload
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.storage.response_store import ResponseStore
 from tests.engine.harness import ScriptedHouse, make_rig
@@ -65,7 +66,7 @@ async def test_the_engine_learns_each_units_response(dead: float, ramp: float) -
         assert summary["samples"] >= 5
         assert summary["dead_time_s"] == pytest.approx(dead, abs=0.5)
         assert summary["ramp_w_per_s"] == pytest.approx(ramp, rel=0.25)
-    unit_json = rig.site.snapshot().units[0].to_json()
+    unit_json = UnitPayload.of(rig.site.snapshot().units[0]).model_dump(mode="json")
     assert unit_json["response"]["samples"] == rig.site.units[0].response.samples
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from smartsofar.app import build_engine
 from smartsofar.config import parse_config
+from smartsofar.payloads import UnitPayload
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.sim.meter_server import SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant
@@ -61,7 +62,7 @@ async def test_slow_units_follow_the_house_without_oscillating(tmp_path: Path) -
                     signs.append(1 if total > 50 else -1 if total < -50 else 0)
                     grid.append((time.monotonic() - started, plant.advance()))
             summary = engine.site.units[0].response.summary()
-            snapshot = engine.site.snapshot().units[0].to_json()
+            snapshot = UnitPayload.of(engine.site.snapshot().units[0]).model_dump(mode="json")
             await engine.runner.stop()
     finally:
         await engine.aclose()

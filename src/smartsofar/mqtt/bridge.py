@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
+from pydantic import BaseModel
 
 from smartsofar.config import MqttConfig
 from smartsofar.engine.facade import EngineApi
@@ -34,6 +35,7 @@ from smartsofar.errors import InvalidInputError, StorageError
 from smartsofar.modes import parse_watts
 from smartsofar.mqtt.discovery import discovery_messages, node_id
 from smartsofar.mqtt.topics import SOFAR2MQTT_PREFIX, Topics, site_payload, unit_payload
+from smartsofar.payloads import SitePayload, event_json
 from smartsofar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -145,15 +147,19 @@ class MqttBridge:
         if self.config.sofar2mqtt_topics:
             await client.subscribe(f"{SOFAR2MQTT_PREFIX}#", qos=1)
 
-    async def _publish(self, client: aiomqtt.Client, topic: str, payload: Any, retain: bool = False) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    async def _publish(self, client: aiomqtt.Client, topic: str, payload: str | BaseModel | dict[str, Any],
+                       retain: bool = False) -> None:
+        if isinstance(payload, BaseModel):
+            text = payload.model_dump_json()
+        else:
+            text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
         await client.publish(topic, text, qos=1, retain=retain)
         self.published += 1
 
     # --- what goes out -------------------------------------------------------------------------------------
 
-    def _snapshot(self) -> SiteSnapshot:
-        return self.engine.latest()
+    def _snapshot(self) -> SitePayload:
+        return SitePayload.of(self.engine.latest())
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         await self._publish(client, self.topics.status, "online", retain=True)
@@ -163,12 +169,12 @@ class MqttBridge:
         await self._publish_state(client, state)
 
     @staticmethod
-    def _description(state: SiteSnapshot) -> tuple[object, ...]:
+    def _description(state: SitePayload) -> tuple[object, ...]:
         """What discovery depends on: the units, their names and identities, manual mode's range."""
         return (state.manual_min_w, state.manual_max_w,
                 *((u.unit_id, u.name, u.info) for u in state.units))
 
-    async def _publish_discovery(self, client: aiomqtt.Client, state: SiteSnapshot) -> None:
+    async def _publish_discovery(self, client: aiomqtt.Client, state: SitePayload) -> None:
         self._described = self._description(state)
         if not self.config.discovery:
             return
@@ -177,7 +183,7 @@ class MqttBridge:
         for topic, config in messages.items():
             await self._publish(client, topic, config, retain=True)
 
-    async def _publish_state(self, client: aiomqtt.Client, state: SiteSnapshot) -> None:
+    async def _publish_state(self, client: aiomqtt.Client, state: SitePayload) -> None:
         await self._publish(client, self.topics.state, site_payload(state, self.today() if self.today else None),
                             retain=True)
         for unit in state.units:
@@ -195,15 +201,16 @@ class MqttBridge:
         while not snapshots.closed:
             await arrived.wait()
             arrived.clear()
-            latest: SiteSnapshot | None = None
+            newest: SiteSnapshot | None = None
             while (item := snapshots.get_nowait()) is not None:
-                latest = item
+                newest = item
             event: Event | None
             while (event := events.get_nowait()) is not None:
-                await self._publish(client, self.topics.events, event.to_json())
+                await self._publish(client, self.topics.events, event_json(event))
                 if event.kind in ("mode", "link", "safety"):
                     self._state_due = True
             now = time.monotonic()
+            latest = None if newest is None else SitePayload.of(newest)
             if latest is not None and self._description(latest) != self._described:
                 await self._publish_discovery(client, latest)  # e.g. a unit's serial number is known now
             if latest is not None and (self._state_due or now - last_state >= self.config.publish_interval_s

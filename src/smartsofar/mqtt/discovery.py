@@ -17,9 +17,9 @@ from typing import Any
 
 from smartsofar import __version__
 from smartsofar.config import MqttConfig
-from smartsofar.engine.snapshot import SiteSnapshot, UnitSnapshot
 from smartsofar.modes import Mode
 from smartsofar.mqtt.topics import Topics
+from smartsofar.payloads import SitePayload, UnitPayload
 
 ORIGIN = {"name": "SmartSofar", "sw_version": __version__}
 
@@ -50,7 +50,7 @@ def _energy(name: str, key: str) -> dict[str, Any]:
     return _sensor(name, f"{{{{ value_json.{key} }}}}", "kWh", "energy", "total_increasing")
 
 
-def controller_entities(topics: Topics, state: SiteSnapshot) -> dict[tuple[str, str], dict[str, Any]]:
+def controller_entities(topics: Topics, state: SitePayload) -> dict[tuple[str, str], dict[str, Any]]:
     """(component, object) -> config, for the controller device."""
     entities: dict[tuple[str, str], dict[str, Any]] = {
         ("sensor", "grid_power"): _power("Grid power", "grid_w"),
@@ -87,7 +87,7 @@ def controller_entities(topics: Topics, state: SiteSnapshot) -> dict[tuple[str, 
     return entities
 
 
-def unit_entities(topics: Topics, unit: UnitSnapshot) -> dict[tuple[str, str], dict[str, Any]]:
+def unit_entities(topics: Topics, unit: UnitPayload) -> dict[tuple[str, str], dict[str, Any]]:
     """(component, object) -> config, for one unit's device."""
     entities = {
         ("sensor", "battery_power"): _power("Battery power", "battery_w"),
@@ -113,7 +113,7 @@ def unit_entities(topics: Topics, unit: UnitSnapshot) -> dict[tuple[str, str], d
     return entities
 
 
-def discovery_messages(config: MqttConfig, state: SiteSnapshot) -> dict[str, dict[str, Any]]:
+def discovery_messages(config: MqttConfig, state: SitePayload) -> dict[str, dict[str, Any]]:
     """Every discovery topic with its config."""
     topics = Topics(config.base_topic)
     node = node_id(config)

@@ -17,9 +17,14 @@ payload). With ``sofar2mqtt_topics``: ``Sofar2mqtt/set/standby``, ``.../auto``, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
-from smartsofar.engine.snapshot import SiteSnapshot, UnitSnapshot
+from pydantic import Field
+
+from smartsofar.control.decision import SafetyState
+from smartsofar.link import LinkHealth
+from smartsofar.modes import Mode
+from smartsofar.payloads import Payload, SitePayload, UnitPayload
 
 SOFAR2MQTT_PREFIX = "Sofar2mqtt/set/"
 COMMANDS = ("mode", "power", "target", "allow_charge", "allow_discharge", "standby")
@@ -64,47 +69,98 @@ class Topics:
         return None
 
 
-def site_payload(state: SiteSnapshot, today: dict[str, float] | None = None) -> dict[str, Any]:
+OnOff = Literal["ON", "OFF"]
+
+
+class SiteState(Payload):
+    """The ``state`` message (retained): what Home Assistant's controller entities read."""
+
+    grid_w: float | None
+    phases_w: list[float]
+    mode: Mode
+    manual_power_w: int
+    target_w: int
+    allow_charge: OnOff
+    allow_discharge: OnOff
+    setpoint_w: int
+    battery_w: float | None
+    soc_pct: float | None
+    safety: SafetyState
+    message: str
+    meter_state: str | None
+    grid_import_kwh: float | None  # the meter's counters
+    grid_export_kwh: float | None
+    today_import_kwh: float | None  # today's energies, from the history
+    today_export_kwh: float | None
+    today_charged_kwh: float | None
+    today_discharged_kwh: float | None
+
+
+class UnitState(Payload):
+    """A ``unit/<id>/state`` message (retained); the reading's values are null until the unit was read."""
+
+    name: str
+    available: bool
+    link: LinkHealth
+    reason: str | None
+    setpoint_w: int | None
+    last_command: str | None
+    last_result: str | None
+    running_state: str | None = None
+    running_state_words: str | None = None
+    battery_w: float | None = None
+    battery_v: float | None = None
+    battery_a: float | None = None
+    soc_pct: float | None = None
+    battery_temp_c: float | None = None
+    inverter_temp_c: float | None = None
+    heatsink_temp_c: float | None = None
+    grid_v: float | None = None
+    grid_hz: float | None = None
+    pv_today_kwh: float | None = None
+    export_today_kwh: float | None = None
+    import_today_kwh: float | None = None
+    load_today_kwh: float | None = None
+    battery_cycles: float | None = None
+    faults: list[str] = Field(default_factory=list)
+    alerts: list[str] = Field(default_factory=list)
+
+
+def site_payload(state: SitePayload, today: dict[str, float] | None = None) -> SiteState:
     """The ``state`` message."""
     meter = state.meter
-    sample = meter.sample if meter is not None and meter.fresh else None
-    payload: dict[str, Any] = {
-        "grid_w": None if state.grid_w is None else round(state.grid_w, 1),
-        "phases_w": [round(p.power_w, 1) for p in sample.phases] if sample else [],
-        "mode": str(state.mode.mode), "manual_power_w": state.mode.manual_power_w, "target_w": state.mode.target_w,
-        "allow_charge": "ON" if state.mode.allow_charge else "OFF",
-        "allow_discharge": "ON" if state.mode.allow_discharge else "OFF",
-        "setpoint_w": state.setpoint_total_w,
-        "battery_w": None if state.battery_w is None else round(state.battery_w),
-        "soc_pct": None if state.soc_pct is None else round(state.soc_pct, 1),
-        "safety": state.safety, "message": state.message,
-        "meter_state": meter.state if meter else None,
-        "grid_import_kwh": round(sample.import_wh / 1000, 3) if sample and sample.import_wh is not None else None,
-        "grid_export_kwh": round(sample.export_wh / 1000, 3) if sample and sample.export_wh is not None else None,
-    }
-    for key in ("import_wh", "export_wh", "charged_wh", "discharged_wh"):
-        value = (today or {}).get(key)
-        payload[f"today_{key.removesuffix('_wh')}_kwh"] = None if value is None else round(value / 1000, 3)
-    return payload
+    fresh = meter is not None and meter.fresh
+    mode = state.mode
+    energies = {f"today_{key.removesuffix('_wh')}_kwh": _kwh((today or {}).get(key), 3)
+                for key in ("import_wh", "export_wh", "charged_wh", "discharged_wh")}
+    return SiteState(
+        grid_w=state.grid_w, phases_w=[round(p.power_w, 1) for p in meter.phases] if meter and fresh else [],
+        mode=mode.mode, manual_power_w=mode.manual_power_w, target_w=mode.target_w,
+        allow_charge="ON" if mode.allow_charge else "OFF", allow_discharge="ON" if mode.allow_discharge else "OFF",
+        setpoint_w=state.setpoint_total_w, battery_w=state.battery_w, soc_pct=state.soc_pct, safety=state.safety,
+        message=state.message, meter_state=meter.state if meter else None,
+        grid_import_kwh=_kwh(meter.import_wh, 3) if meter else None,
+        grid_export_kwh=_kwh(meter.export_wh, 3) if meter else None, **energies)
 
 
-def unit_payload(unit: UnitSnapshot) -> dict[str, Any]:
+def unit_payload(unit: UnitPayload) -> UnitState:
     """A ``unit/<id>/state`` message."""
     r = unit.reading
-    payload: dict[str, Any] = {
-        "name": unit.name, "available": unit.available, "link": unit.link, "reason": unit.unavailable_reason,
-        "setpoint_w": unit.setpoint_w,
-        "last_command": unit.last_command, "last_result": unit.status.result.name.lower() if unit.status else None,
-    }
-    if r is not None:
-        payload.update({
-            "running_state": r.running_state.name.lower(), "running_state_words": r.running_state.words,
-            "battery_w": r.battery_w, "battery_v": r.battery_v, "battery_a": r.battery_a, "soc_pct": r.soc_pct,
-            "battery_temp_c": r.battery_temp_c, "inverter_temp_c": r.inverter_temp_c,
-            "heatsink_temp_c": r.heatsink_temp_c, "grid_v": r.grid_a_v, "grid_hz": r.grid_hz,
-            "pv_today_kwh": round(r.pv_today_wh / 1000, 2), "export_today_kwh": round(r.export_today_wh / 1000, 2),
-            "import_today_kwh": round(r.import_today_wh / 1000, 2), "load_today_kwh": round(r.load_today_wh / 1000, 2),
-            "battery_cycles": r.battery_cycles,
-            "faults": [f.label for f in (*r.faults, *r.battery_faults)], "alerts": [f.label for f in r.alerts],
-        })
-    return payload
+    common = {"name": unit.name, "available": unit.available, "link": unit.link, "reason": unit.unavailable_reason,
+              "setpoint_w": unit.setpoint_w, "last_command": unit.last_command,
+              "last_result": unit.status.result if unit.status else None}
+    if r is None:
+        return UnitState.model_validate(common)
+    return UnitState.model_validate({
+        **common, "running_state": r.running_state, "running_state_words": r.running_state_words,
+        "battery_w": r.battery_w, "battery_v": r.battery_v, "battery_a": r.battery_a, "soc_pct": r.soc_pct,
+        "battery_temp_c": r.battery_temp_c, "inverter_temp_c": r.inverter_temp_c,
+        "heatsink_temp_c": r.heatsink_temp_c, "grid_v": r.grid_a_v, "grid_hz": r.grid_hz,
+        "pv_today_kwh": _kwh(r.pv_today_wh, 2), "export_today_kwh": _kwh(r.export_today_wh, 2),
+        "import_today_kwh": _kwh(r.import_today_wh, 2), "load_today_kwh": _kwh(r.load_today_wh, 2),
+        "battery_cycles": r.battery_cycles, "faults": r.fault_labels, "alerts": r.alert_labels,
+    })
+
+
+def _kwh(wh: float | None, digits: int) -> float | None:
+    return None if wh is None else round(wh / 1000, digits)

@@ -19,6 +19,17 @@ from pydantic import BaseModel, Field
 from smartsofar import __version__
 from smartsofar.errors import InvalidInputError
 from smartsofar.logbuffer import LEVELS
+from smartsofar.payloads import (
+    DayPayload,
+    HistoryPayload,
+    MeterPayload,
+    ModePayload,
+    ReadingPayload,
+    SamplePayload,
+    SitePayload,
+    UnitPayload,
+    UnitReadPayload,
+)
 from smartsofar.redact import redact
 from smartsofar.web.context import WebContext
 from smartsofar.web.settings import catalogue
@@ -85,34 +96,34 @@ class SettingsBody(BaseModel):
 # --- reading -----------------------------------------------------------------------------------------------
 
 @read.get("/state", summary="The whole site: mode, grid, batteries, every unit, the meter")
-async def get_state(ctx: Ctx) -> dict[str, Any]:
-    return ctx.engine.latest().to_json()
+async def get_state(ctx: Ctx) -> SitePayload:
+    return SitePayload.of(ctx.engine.latest())
 
 
 @read.get("/units", summary="Every unit")
-async def get_units(ctx: Ctx) -> list[dict[str, Any]]:
-    return [u.to_json() for u in ctx.engine.latest().units]
+async def get_units(ctx: Ctx) -> list[UnitPayload]:
+    return [UnitPayload.of(u) for u in ctx.engine.latest().units]
 
 
 @read.get("/units/{unit_id}", summary="One unit by slave id")
-async def get_unit(unit_id: int, ctx: Ctx) -> dict[str, Any]:
+async def get_unit(unit_id: int, ctx: Ctx) -> UnitPayload:
     unit = ctx.engine.latest().unit(unit_id)
     if unit is None:
         raise HTTPException(404, f"no unit {unit_id}")
-    return unit.to_json()
+    return UnitPayload.of(unit)
 
 
 @read.get("/meter", summary="The grid meter: its state and, when fresh, its values")
-async def get_meter(ctx: Ctx) -> dict[str, Any]:
+async def get_meter(ctx: Ctx) -> MeterPayload:
     meter = ctx.engine.latest().meter
     if meter is None:
         raise HTTPException(404, "no meter is configured")
-    return meter.to_json()
+    return MeterPayload.of(meter)
 
 
 @read.get("/mode", summary="The operating state")
-async def get_mode(ctx: Ctx) -> dict[str, Any]:
-    return ctx.engine.commands.state.to_json()
+async def get_mode(ctx: Ctx) -> ModePayload:
+    return ModePayload.of(ctx.engine.commands.state)
 
 
 @read.get("/settings", summary="Every setting with its help text, limits and current value")
@@ -125,7 +136,7 @@ async def get_settings(ctx: Ctx) -> dict[str, Any]:
 @read.get("/history", summary="Power and SoC over a time range, as columns")
 async def get_history(ctx: Ctx, range_: Annotated[str | None, Query(alias="range")] = None,
                       start: float | None = None, end: float | None = None,
-                      resolution: Annotated[int | None, Query(ge=10, le=86400)] = None) -> dict[str, Any]:
+                      resolution: Annotated[int | None, Query(ge=10, le=86400)] = None) -> HistoryPayload:
     if ctx.history is None:
         raise HTTPException(404, "history is not kept by this service")
     now = time.time()
@@ -137,18 +148,19 @@ async def get_history(ctx: Ctx, range_: Annotated[str | None, Query(alias="range
     end = now if end is None else end
     if not start < end:
         raise InvalidInputError("start must be before end")
-    return await asyncio.to_thread(ctx.history.series, start, end, resolution)
+    return HistoryPayload.model_validate(await asyncio.to_thread(ctx.history.series, start, end, resolution))
 
 
 @read.get("/history/days", summary="Energies per day")
-async def get_days(ctx: Ctx, first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
+async def get_days(ctx: Ctx, first: date | None = None, last: date | None = None) -> list[DayPayload]:
     if ctx.history is None:
         raise HTTPException(404, "history is not kept by this service")
     last = last or date.today()
     first = first or last - timedelta(days=6)
     if first > last:
         raise InvalidInputError("first must not be after last")
-    return await asyncio.to_thread(ctx.history.days, first.isoformat(), last.isoformat())
+    days = await asyncio.to_thread(ctx.history.days, first.isoformat(), last.isoformat())
+    return [DayPayload.model_validate(day) for day in days]
 
 
 @read.get("/logs", summary="Recent log lines")
@@ -169,7 +181,7 @@ async def get_diagnostics(ctx: Ctx) -> dict[str, Any]:
         "safety": state.safety, "control_lag": state.control_lag,
         "units": [{"unit_id": u.unit_id, "name": u.name, "link": u.link, "counters": u.link_counters,
                    "available": u.available, "unavailable_reason": u.unavailable_reason} for u in state.units],
-        "meter": state.meter.to_json() if state.meter else None,
+        "meter": MeterPayload.of(state.meter).model_dump(mode="json") if state.meter else None,
         "history_rows": {t: ctx.history.count(t) for t in ("site_10s", "site_5min", "daily")} if ctx.history else None,
         "status": {name: get() for name, get in ctx.extra_status.items()},
         "config": redact(engine.config.model_dump(mode="json")),
@@ -179,41 +191,41 @@ async def get_diagnostics(ctx: Ctx) -> dict[str, Any]:
 # --- changing ----------------------------------------------------------------------------------------------
 
 @write.put("/mode", summary="Switch mode: auto, manual or standby")
-async def put_mode(body: ModeBody, ctx: Ctx) -> dict[str, Any]:
-    return ctx.engine.commands.set_mode(body.mode).to_json()
+async def put_mode(body: ModeBody, ctx: Ctx) -> ModePayload:
+    return ModePayload.of(ctx.engine.commands.set_mode(body.mode))
 
 
 @write.put("/power", summary="Manual mode's total power (W > 0 charge, < 0 discharge, 0 standby)")
-async def put_power(body: PowerBody, ctx: Ctx) -> dict[str, Any]:
-    return ctx.engine.commands.set_manual_power(body.power_w).to_json()
+async def put_power(body: PowerBody, ctx: Ctx) -> ModePayload:
+    return ModePayload.of(ctx.engine.commands.set_manual_power(body.power_w))
 
 
 @write.put("/target", summary="Auto mode's grid target (W > 0 import)")
-async def put_target(body: TargetBody, ctx: Ctx) -> dict[str, Any]:
-    return ctx.engine.commands.set_target(body.target_w).to_json()
+async def put_target(body: TargetBody, ctx: Ctx) -> ModePayload:
+    return ModePayload.of(ctx.engine.commands.set_target(body.target_w))
 
 
 @write.put("/permissions", summary="Allow auto mode to charge / discharge (charge-only, discharge-only)")
-async def put_permissions(body: PermissionsBody, ctx: Ctx) -> dict[str, Any]:
-    return ctx.engine.commands.set_permissions(allow_charge=body.allow_charge,
-                                               allow_discharge=body.allow_discharge).to_json()
+async def put_permissions(body: PermissionsBody, ctx: Ctx) -> ModePayload:
+    return ModePayload.of(ctx.engine.commands.set_permissions(allow_charge=body.allow_charge,
+                                                              allow_discharge=body.allow_discharge))
 
 
 @write.post("/standby", summary="Every unit to standby now")
-async def post_standby(ctx: Ctx) -> dict[str, Any]:
-    return ctx.engine.commands.standby().to_json()
+async def post_standby(ctx: Ctx) -> ModePayload:
+    return ModePayload.of(ctx.engine.commands.standby())
 
 
 @write.post("/units/{unit_id}/read", summary="Read one unit now")
-async def post_read_unit(unit_id: int, ctx: Ctx) -> dict[str, Any]:
+async def post_read_unit(unit_id: int, ctx: Ctx) -> UnitReadPayload:
     reading = await ctx.engine.read_unit(unit_id)
-    return {"unit_id": unit_id, "reading": reading.to_json()}
+    return UnitReadPayload(unit_id=unit_id, reading=ReadingPayload.of(reading))
 
 
 @write.post("/meter/read", summary="Read the meter now")
-async def post_read_meter(ctx: Ctx) -> dict[str, Any]:
+async def post_read_meter(ctx: Ctx) -> SamplePayload:
     model, sample = await ctx.engine.read_meter()
-    return {"model": model, **sample.to_json()}
+    return SamplePayload.of(model, sample)
 
 
 @write.put("/settings", summary="Change settings: validated, saved to the file, applied live where possible")

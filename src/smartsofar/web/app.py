@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from smartsofar import __version__
 from smartsofar.config import Config
 from smartsofar.errors import ConfigError, DeviceError, InvalidInputError, NotFoundError, StorageError
+from smartsofar.payloads import SitePayload
 from smartsofar.web import api, legacy, live, login
 from smartsofar.web.auth import AccessError
 from smartsofar.web.context import WebContext
@@ -61,7 +62,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     ctx.engine.on_reconfigure(follow)
     for router in (api.read, api.write, login.router, live.router, legacy.router):
         app.include_router(router)
-    registry = registry_for(ctx.engine.latest)
+    registry = registry_for(lambda: SitePayload.of(ctx.engine.latest()))
 
     for error_type, status in _STATUS_FOR.items():
         app.add_exception_handler(error_type, _handler_for(status))

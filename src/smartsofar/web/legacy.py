@@ -19,10 +19,9 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from smartsofar.engine.snapshot import SiteSnapshot
 from smartsofar.errors import InvalidInputError
 from smartsofar.modes import Mode
-from smartsofar.sofar.register_map import UnitReading
+from smartsofar.payloads import ReadingPayload, SitePayload
 from smartsofar.sofar.status import RunningState
 from smartsofar.web.api import Ctx
 
@@ -33,8 +32,8 @@ _STATE_WORDS = {RunningState.WAIT: "Standby", RunningState.CHECK: "Checking", Ru
                 RunningState.EPS: "EPS State", RunningState.FAULT: "FAULT", RunningState.PERMANENT_FAULT: "PERMFAULT"}
 
 # (parameter, unit, value from a reading), in v1's order
-_UNIT_ITEMS: tuple[tuple[str, str, Callable[[UnitReading], str]], ...] = (
-    ("running_state", "", lambda r: _STATE_WORDS.get(r.running_state, "Runstate?")),
+_UNIT_ITEMS: tuple[tuple[str, str, Callable[[ReadingPayload], str]], ...] = (
+    ("running_state", "", lambda r: _STATE_WORDS.get(RunningState(r.running_state_code), "Runstate?")),
     ("grid_voltage", "V", lambda r: f"{r.grid_a_v:.1f}"),
     ("grid_freq", "Hz", lambda r: f"{r.grid_hz:.2f}"),
     ("battery_voltage", "V", lambda r: f"{r.battery_v:.2f}"),
@@ -51,8 +50,8 @@ _UNIT_ITEMS: tuple[tuple[str, str, Callable[[UnitReading], str]], ...] = (
 )
 
 
-def data_json(state: SiteSnapshot) -> dict[str, str]:
-    """v1's flat object, from a snapshot."""
+def data_json(state: SitePayload) -> dict[str, str]:
+    """v1's flat object, from the site's payload."""
     out: dict[str, str] = {}
 
     def item(stem: str, value: str, unit: str) -> None:
@@ -71,7 +70,7 @@ def data_json(state: SiteSnapshot) -> dict[str, str]:
 @router.get("/data.json", summary="SmartSofar v1's data.json (every value a string)", tags=["v1"])
 async def get_data_json(request: Request, ctx: Ctx) -> PlainTextResponse:
     ctx.auth.check_read(request)
-    return PlainTextResponse(json.dumps(data_json(ctx.engine.latest())))
+    return PlainTextResponse(json.dumps(data_json(SitePayload.of(ctx.engine.latest()))))
 
 
 @router.get("/update", summary="SmartSofar v1's commands: cmd=setmode&val=0|1, cmd=setpower&val=W", tags=["v1"])

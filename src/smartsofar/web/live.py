@@ -16,7 +16,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
+from smartsofar.payloads import SitePayload, event_json
 from smartsofar.web.api import Ctx
 from smartsofar.web.context import WebContext
 
@@ -24,9 +26,10 @@ router = APIRouter(prefix="/api/v1")
 KEEPALIVE_S = 15.0
 
 
-def sse(kind: str, data: dict[str, Any]) -> str:
+def sse(kind: str, data: BaseModel | dict[str, Any]) -> str:
     """One Server-Sent Event."""
-    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    text = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, separators=(",", ":"))
+    return f"event: {kind}\ndata: {text}\n\n"
 
 
 async def stream(ctx: WebContext) -> AsyncIterator[str]:
@@ -36,7 +39,7 @@ async def stream(ctx: WebContext) -> AsyncIterator[str]:
     arrived = asyncio.Event()
     with engine.snapshots.subscribe(arrived) as snapshots, engine.events.subscribe(arrived) as events, \
             ctx.logs.stream.subscribe(arrived) as logs:
-        yield sse("snapshot", engine.latest().to_json())
+        yield sse("snapshot", SitePayload.of(engine.latest()))
         while not (snapshots.closed or events.closed or logs.closed):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(KEEPALIVE_S):
@@ -45,9 +48,9 @@ async def stream(ctx: WebContext) -> AsyncIterator[str]:
             latest = None
             while (item := snapshots.get_nowait()) is not None:
                 latest = item
-            out = [sse("snapshot", latest.to_json())] if latest is not None else []
+            out = [sse("snapshot", SitePayload.of(latest))] if latest is not None else []
             while (event := events.get_nowait()) is not None:
-                out.append(sse("event", event.to_json()))
+                out.append(sse("event", event_json(event)))
             while (line := logs.get_nowait()) is not None:
                 out.append(sse("log", line.to_json()))
             yield "".join(out) if out else ": keep-alive\n\n"

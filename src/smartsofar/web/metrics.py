@@ -1,4 +1,4 @@
-"""``/metrics`` in Prometheus' text format, drawn from the latest snapshot at each scrape.
+"""``/metrics`` in Prometheus' text format, drawn from the latest site payload at each scrape.
 
 A value that is not known now (a stale meter, a unit not read) is left out rather than repeated.
 """
@@ -10,14 +10,14 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from smartsofar.engine.snapshot import SiteSnapshot
 from smartsofar.modes import Mode
+from smartsofar.payloads import SitePayload
 
 
 class SnapshotCollector(Collector):
-    """Yields the site's figures from whatever snapshot ``latest`` returns."""
+    """Yields the site's figures from whatever payload ``latest`` returns."""
 
-    def __init__(self, latest: Callable[[], SiteSnapshot]) -> None:
+    def __init__(self, latest: Callable[[], SitePayload]) -> None:
         self.latest = latest
 
     def collect(self) -> Iterator[Metric]:
@@ -53,7 +53,7 @@ class SnapshotCollector(Collector):
             if unit.reading is not None:
                 families["battery"].add_metric(key, unit.reading.battery_w)
                 families["soc"].add_metric(key, unit.reading.soc_pct)
-                families["state"].add_metric(key, int(unit.reading.running_state))
+                families["state"].add_metric(key, unit.reading.running_state_code)
             for name, family in counters.items():
                 if name in unit.link_counters:
                     family.add_metric(key, unit.link_counters[name])
@@ -63,8 +63,9 @@ class SnapshotCollector(Collector):
                                 "From a meter sample's arrival to the control decision on it (recent samples)",
                                 labels=["quantile"])
         for quantile, name in (("0.5", "p50_s"), ("0.99", "p99_s"), ("1", "max_s")):
-            if name in state.control_lag:
-                lag.add_metric([quantile], float(state.control_lag[name]))
+            value = getattr(state.control_lag, name)
+            if value is not None:
+                lag.add_metric([quantile], value)
         yield lag
         if state.meter is not None:
             age = GaugeMetricFamily("smartsofar_meter_age_seconds", "Age of the latest meter sample")
@@ -75,7 +76,7 @@ class SnapshotCollector(Collector):
             yield CounterMetricFamily("smartsofar_meter_failures", "Failed meter polls", value=state.meter.failures)
 
 
-def registry_for(latest: Callable[[], SiteSnapshot]) -> CollectorRegistry:
+def registry_for(latest: Callable[[], SitePayload]) -> CollectorRegistry:
     """A registry holding only the site's figures."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(latest))
