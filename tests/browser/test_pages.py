@@ -25,12 +25,17 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
                                 "(scripts/install --dev installs it)")
 
 
+PAGE_ERRORS: list[str] = []  # uncaught errors in the page's scripts, from every page a test opened
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    PAGE_ERRORS.clear()
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield chromium
         await chromium.close()
+    assert not PAGE_ERRORS, f"the page's scripts failed: {PAGE_ERRORS}"
 
 
 @pytest.fixture
@@ -41,6 +46,7 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveService]:
 
 async def open_page(browser: Browser, url: str, width: int = 1280, height: int = 1700) -> Page:
     page = await browser.new_page(viewport={"width": width, "height": height})
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     page.set_default_timeout(15_000)
     await page.goto(url)
     return page
