@@ -31,8 +31,9 @@ class EngineRunner:
     """The site's tasks."""
 
     def __init__(self, site: Site, monitor: UnitMonitor, poller: MeterPoller | None, commands: SiteCommands,
-                 responses: ResponseStore | None = None) -> None:
+                 responses: ResponseStore | None = None, *, max_cycle_gap_s: float = MAX_CYCLE_GAP_S) -> None:
         self.site = site
+        self.max_cycle_gap_s = max_cycle_gap_s  # a cycle at least this often, woken or not
         self.responses = responses
         self.monitor = monitor
         self.poller = poller
@@ -88,7 +89,7 @@ class EngineRunner:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that arrives as the wake-up
             # does, and this loop would go on commanding the units after stop().
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(MAX_CYCLE_GAP_S):
+                async with asyncio.timeout(self.max_cycle_gap_s):
                     await wake.wait()
             wake.clear()
             await self._cycle()

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -89,8 +90,10 @@ class AccessError(Exception):
 class Auth:
     """The rules above, for one running web server."""
 
-    def __init__(self, password_hash: str | None, token_hash_: str | None, read_only_without_login: bool) -> None:
+    def __init__(self, password_hash: str | None, token_hash_: str | None, read_only_without_login: bool, *,
+                 pause: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.password_hash = password_hash
+        self.pause = pause  # how a refused login waits (tests record it instead)
         self.token_hash = token_hash_
         self.read_only_without_login = read_only_without_login
         self._sessions: dict[str, Session] = {}
@@ -117,7 +120,7 @@ class Auth:
                 return session_id, session
             failures = self._failures.get(client, 0) + 1
             self._failures[client] = failures
-            await asyncio.sleep(min(MAX_DELAY_S, 0.5 * 2 ** (failures - 1)))
+            await self.pause(min(MAX_DELAY_S, 0.5 * 2 ** (failures - 1)))
         raise AccessError(401, "wrong password")
 
     def logout(self, request: Request) -> None:

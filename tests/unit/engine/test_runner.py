@@ -54,8 +54,12 @@ class Commands:
         self.wake = asyncio.Event()
 
 
+GAP_S = 0.05  # the loop's longest wait between cycles, shortened for these tests
+
+
 def runner_with(site: CountingSite, commands: Commands, monitor: IdleMonitor | None = None) -> EngineRunner:
-    return EngineRunner(cast(Any, site), cast(Any, monitor or IdleMonitor()), None, cast(Any, commands))
+    return EngineRunner(cast(Any, site), cast(Any, monitor or IdleMonitor()), None, cast(Any, commands),
+                        max_cycle_gap_s=GAP_S)
 
 
 async def test_a_command_arriving_as_the_service_stops_does_not_keep_the_control_loop_alive() -> None:
@@ -63,12 +67,12 @@ async def test_a_command_arriving_as_the_service_stops_does_not_keep_the_control
     site, commands = CountingSite(), Commands()
     runner = runner_with(site, commands)
     await runner.start()
-    await asyncio.sleep(0.2)  # the loop waits for its next wake-up
+    await asyncio.sleep(GAP_S / 2)  # the loop waits for its next wake-up
     commands.wake.set()  # a command arrives ...
     started = time.monotonic()
     await runner.stop()  # ... as the service stops
     assert time.monotonic() - started < 0.5  # the loop ended at once ...
-    await asyncio.sleep(1.5)  # (longer than the loop's longest wait)
+    await asyncio.sleep(4 * GAP_S)  # (longer than the loop's longest wait)
     assert site.shut_down and site.steps_after_shutdown == 0 and not runner.running  # ... and for good
 
 
@@ -81,10 +85,10 @@ async def test_the_loop_cycles_on_every_wake_up_and_at_least_once_a_second() -> 
         commands.wake.set()
         await asyncio.sleep(0.01)
     woken = site.steps - first
-    await asyncio.sleep(2.2)
+    await asyncio.sleep(5 * GAP_S)
     await runner.stop()
     assert woken == 5
-    assert site.steps - first - woken >= 2  # no wake-ups, still a cycle a second
+    assert site.steps - first - woken >= 2  # no wake-ups, still a cycle every GAP_S
 
 
 async def test_the_shutdown_action_runs_even_when_the_stop_itself_is_cancelled() -> None:
