@@ -32,6 +32,8 @@ from smartsofar.sofar.register_map import UnitReading
 
 log = logging.getLogger(__name__)
 LIVE_KEYS = frozenset({"meter.poll_interval_s", "meter.stale_after_s", "web.read_only_without_login"})
+# Settings that also set the operating state: saving one resets it, even to the value the file had.
+OPERATING_KEYS = frozenset({"control.target_w", "control.allow_charge", "control.allow_discharge"})
 
 
 def applies_live(key: str) -> bool:
@@ -159,9 +161,9 @@ class Engine:
         self._listeners.append(listener)
 
     def reconfigure(self, config: Config, touched: Iterable[str] = ()) -> Reconfigured:
-        """Adopt ``config``; ``touched`` are keys a person set, which count as changed even when equal
-        (setting the target in the settings resets the operating target to it)."""
-        changed = sorted(set(changed_keys(self.config, config)) | set(touched))
+        """Adopt ``config``; ``touched`` are the keys a person set: an operating one among them counts as
+        changed even when the file had that value (setting the target resets the operating target to it)."""
+        changed = sorted(set(changed_keys(self.config, config)) | (OPERATING_KEYS & set(touched)))
         applied = tuple(k for k in changed if applies_live(k))
         restart = tuple(k for k in changed if not applies_live(k))
         self.config = config
