@@ -37,3 +37,8 @@ async def gateway() -> AsyncIterator[SimGateway]:
     gw, server = await start_gateway(Plant(unit_ids=(1, 2)))
     async with server:
         yield gw
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, so that with one worker per core the suite does not wait on one at its end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -59,6 +59,7 @@ async def settled(page: Page) -> None:
                                  " return t !== '–' && Number(t.replace(/[^0-9]/g, '')) < 40 && Number(b) < -1200; }")
 
 
+@pytest.mark.slow
 async def test_dashboard_drives_the_units_with_mode_slider_and_standby(browser: Browser, live: LiveService) -> None:
     page = await open_page(browser, live.url)
     await expect(page.locator(".unit-card")).to_have_count(2)

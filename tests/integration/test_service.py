@@ -169,6 +169,7 @@ async def test_config_check_probe_reads_every_unit_and_the_meter_and_commands_no
     assert code == 1 and "NO  unit 1" in out and "the gateway's address right?" in out
 
 
+@pytest.mark.slow
 async def test_history_survives_kill_9(site: Site, tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
     config.write_text(tomlkit.dumps({
@@ -184,13 +185,13 @@ async def test_history_survives_kill_9(site: Site, tmp_path: Path) -> None:
             return int(db.execute("SELECT count(*) FROM site_10s").fetchone()[0])
 
     proc, _url = await start_service("run", "--config", str(config))
-    assert await eventually(lambda: rows() >= 2, 40)
+    assert await eventually(lambda: rows() >= 1, 40)  # a 10 s mean was written
     proc.kill()  # kill -9: no shutdown, no final write
     await proc.wait()
     with sqlite3.connect(database) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         before = int(db.execute("SELECT count(*) FROM site_10s").fetchone()[0])
-    assert before >= 2
+    assert before >= 1
     proc, _url = await start_service("run", "--config", str(config))  # and it carries on writing
     assert await eventually(lambda: rows() > before, 40)
     proc.send_signal(signal.SIGTERM)

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from smartsofar.app import build_engine
 from smartsofar.config import parse_config
 from smartsofar.payloads import UnitPayload
@@ -21,6 +23,8 @@ from smartsofar.sim.meter_server import SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant
 from smartsofar.web.server import start_http
 from tests.conftest import start_gateway
+
+PHASE_S = 30  # each state of the house lasts this long: settled, and a command learned from, within it
 
 
 @dataclass
@@ -35,6 +39,7 @@ class SwitchedHouse:
         return self.pv
 
 
+@pytest.mark.slow
 async def test_slow_units_follow_the_house_without_oscillating(tmp_path: Path) -> None:
     house = SwitchedHouse()
     slow = BatterySpec(dead_time_s=2.5, ramp_w_per_s=300.0)
@@ -56,7 +61,7 @@ async def test_slow_units_follow_the_house_without_oscillating(tmp_path: Path) -
             started = time.monotonic()
             for phase, (load, pv) in enumerate([(1300.0, 0.0), (300.0, 1500.0), (1300.0, 0.0)]):
                 house.load, house.pv = load, pv
-                while time.monotonic() - started < 30 * (phase + 1):
+                while time.monotonic() - started < PHASE_S * (phase + 1):
                     await asyncio.sleep(0.5)
                     total = sum(u.command.battery_w for u in plant.units.values())
                     signs.append(1 if total > 50 else -1 if total < -50 else 0)
@@ -70,7 +75,7 @@ async def test_slow_units_follow_the_house_without_oscillating(tmp_path: Path) -
     nonzero = [s for s in signs if s]
     flips = sum(1 for a, b in itertools.pairwise(nonzero) if a != b)
     assert flips <= 3  # discharge -> charge -> discharge, and at most one more: no oscillation
-    for end in (30, 60, 90):  # every phase has settled at the target by its last seconds
+    for end in (PHASE_S, 2 * PHASE_S, 3 * PHASE_S):  # every phase has settled at the target by its last seconds
         assert all(abs(w) < 80 for t, w in grid if end - 4 <= t < end - 0.5), end
     assert summary["samples"] >= 2
     assert abs(summary["dead_time_s"] - 2.5) <= 0.7
