@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,14 +51,6 @@ async def bridged(url: str, **mqtt: Any) -> AsyncIterator[Bridged]:
         engine.events.close()
         await asyncio.wait_for(task, 5)  # the bridge ends by itself when the engine's topics close
         await cancel_and_wait([task])
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    broker = Broker(tmp_path)
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @pytest.fixture
