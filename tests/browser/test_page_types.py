@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from smartsofar import payloads
+from smartsofar.modes import Mode
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPES = ROOT / "src" / "smartsofar" / "web" / "static" / "js" / "types.js"
@@ -44,3 +45,9 @@ def test_every_property_the_page_relies_on_is_in_the_payload_models() -> None:
         assert issubclass(model, BaseModel)
         missing = typedefs[name] - set(model.model_fields)
         assert not missing, f"types.js {name} has {sorted(missing)}, which {name} does not"
+
+
+def test_the_page_names_the_modes_the_engine_has() -> None:
+    union = re.search(r"@typedef \{([^}]*)\} Mode\b", TYPES.read_text(encoding="utf-8"))
+    assert union is not None
+    assert re.findall(r'"(\w+)"', union.group(1)) == list(Mode.names())
