@@ -14,16 +14,13 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
-    Discriminator,
     Field,
     SecretStr,
-    Tag,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -31,8 +28,15 @@ from pydantic import (
 )
 
 from smartsofar.bus.url import BusUrl
+from smartsofar.config_meters import (
+    METER_TYPES,
+    METER_URL_SHAPES,
+    MeterConfig,
+    MeterSourceConfig,
+    Section,
+    meter_type,
+)
 from smartsofar.errors import ConfigError
-from smartsofar.meter.base import MeterModel, PhaseChoice
 from smartsofar.modes import MAX_TARGET_W, Mode
 from smartsofar.sofar.limits import MAX_UNIT_POWER_W
 
@@ -52,11 +56,8 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "smartsofar"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
-
-class UnitConfig(_Section):
+class UnitConfig(Section):
     """One ME3000SP on a bus."""
 
     id: int = Field(ge=1, le=247, description="Modbus slave id set on the unit's screen (1..247, never 136)")
@@ -99,7 +100,7 @@ class UnitConfig(_Section):
         return self.name or f"unit {self.id}"
 
 
-class BusConfig(_Section):
+class BusConfig(Section):
     """One RS485 bus: a USB adapter or an RS485-to-Ethernet gateway, and the units on it."""
 
     url: str = Field(description="serial:///dev/ttyUSB0?baudrate=9600 or tcp://HOST:PORT")
@@ -124,68 +125,7 @@ class BusConfig(_Section):
         return self
 
 
-class MeterSourceConfig(_Section):
-    """What every grid meter source has: where it is, how to read its sign and phases, and its timing."""
-
-    type: str
-    url: str = Field(description="Where the meter is (its scheme names the source: http://HOST for a Shelly)")
-    invert: bool = Field(False, description="The meter is installed the wrong way round")
-    phase: PhaseChoice = Field("sum", description="Follow the sum of the phases, or one phase (a, b, c)")
-    poll_interval_s: float = Field(1.0, ge=0.2, le=60, description="Seconds between readings")
-    timeout_s: float = Field(2.0, ge=0.2, le=30, description="Seconds to wait for the meter")
-    stale_after_s: float = Field(5.0, ge=1, le=120, description="A reading older than this is never used")
-
-    @property
-    def label(self) -> str:
-        """The source, for people."""
-        return self.type
-
-
-class ShellyMeterConfig(MeterSourceConfig):
-    """A Shelly energy meter, over its HTTP RPC."""
-
-    type: Literal["shelly"] = Field("shelly", description="The kind of meter (shelly)")
-    url: str = Field(description="http://HOST of the Shelly")
-    model: MeterModel = Field("auto", description="auto asks the device; or pro3em, pro3em-monophase, proem, "
-                              "3em-gen1")
-    user: str | None = Field(None, description="User name (Gen2 devices always use admin)")
-    password: SecretStr | None = Field(None, description="The meter's password, if one is set")
-    channel: int = Field(0, ge=0, le=1, description="Pro EM / EM Gen3: the channel measuring the grid")
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or not urlsplit(value).hostname:
-            raise ValueError("must be http://HOST or https://HOST")
-        return value
-
-    @property
-    def label(self) -> str:
-        """The source, for people."""
-        return f"Shelly ({self.model})"
-
-
-# Each meter source: its ``type`` tag, and the URL schemes that mean it when ``type`` is not given.
-METER_TYPES_BY_SCHEME = {"http": "shelly", "https": "shelly"}
-
-
-def _meter_type(value: Any) -> str | None:
-    """The tag of a meter section: its ``type``, else what its URL's scheme means."""
-    if isinstance(value, BaseModel):
-        return str(getattr(value, "type", None))
-    if not isinstance(value, dict):
-        return None
-    if "type" in value:
-        return str(value["type"])
-    scheme = urlsplit(str(value.get("url", ""))).scheme
-    return METER_TYPES_BY_SCHEME.get(scheme, scheme or "shelly")
-
-
-MeterConfig = Annotated[Annotated[ShellyMeterConfig, Tag("shelly")], Discriminator(_meter_type)]
-METER_TYPES = ("shelly",)
-
-
-class StabilityFilterConfig(_Section):
+class StabilityFilterConfig(Section):
     """The v1 firmware's filter: act only after N consecutive readings agree (off by default)."""
 
     enabled: bool = Field(False, description="Wait for agreeing readings before acting on small changes")
@@ -195,7 +135,7 @@ class StabilityFilterConfig(_Section):
     max_cycles: int = Field(10, ge=2, le=60, description="Act on the average after this many readings anyway")
 
 
-class ControlConfig(_Section):
+class ControlConfig(Section):
     """How the batteries are driven."""
 
     mode: Mode = Field(Mode.AUTO, description="Mode at the very first start (later the last mode is kept)")
@@ -240,7 +180,7 @@ class ControlConfig(_Section):
         return self
 
 
-class WebConfig(_Section):
+class WebConfig(Section):
     """The web page and HTTP API."""
 
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for the whole network)")
@@ -261,7 +201,7 @@ class WebConfig(_Section):
         return value
 
 
-class MqttConfig(_Section):
+class MqttConfig(Section):
     """MQTT and Home Assistant discovery (off while url is empty)."""
 
     url: str | None = Field(None, description="mqtt://[user:pass@]host:1883 or mqtts://host:8883")
@@ -294,7 +234,7 @@ class MqttConfig(_Section):
         return value
 
 
-class StorageConfig(_Section):
+class StorageConfig(Section):
     """Where SmartSofar keeps its state and history."""
 
     data_dir: Path = Field(default_factory=default_data_dir, description="State and history directory")
@@ -304,7 +244,7 @@ class StorageConfig(_Section):
                                    "at most this much of it")
 
 
-class Config(_Section):
+class Config(Section):
     """The whole file."""
 
     buses: list[BusConfig] = Field(default_factory=list, description="RS485 buses and their units")
@@ -350,8 +290,8 @@ def describe_errors(exc: ValidationError) -> str:
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         elif error["type"] == "union_tag_invalid":
-            message = (f"unknown meter type {_meter_type(error['input'])!r}: give type = one of "
-                       f"{', '.join(METER_TYPES)}, or a URL that names one (http://HOST for a Shelly)")
+            message = (f"unknown meter type {meter_type(error['input'])!r}: give type = one of "
+                       f"{', '.join(METER_TYPES)}, or a URL that names one ({METER_URL_SHAPES})")
         elif error["type"] == "missing":
             message = "missing"
         parts.append(f"{where}: {message}")

@@ -15,12 +15,12 @@ from smartsofar.config import (
     BusConfig,
     ControlConfig,
     MqttConfig,
-    ShellyMeterConfig,
     StabilityFilterConfig,
     StorageConfig,
     UnitConfig,
     WebConfig,
 )
+from smartsofar.config_meters import ShellyMeterConfig
 
 _EXAMPLES: dict[str, Any] = {
     "buses.url": "serial:///dev/ttyUSB0?baudrate=9600",

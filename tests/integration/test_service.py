@@ -18,6 +18,7 @@ import tomlkit
 
 from smartsofar.cli import build_parser
 from smartsofar.config_example import example_config
+from smartsofar.config_meters import ShellyMeterConfig
 from smartsofar.errors import ConfigError
 from smartsofar.service_cli import resolve
 from smartsofar.sim.household import ConstantHousehold
@@ -80,7 +81,7 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
     config, settings_path = resolve(args_for("--config", str(path), "--bus", "tcp://127.0.0.1:2000", "--units", "3,4",
                                              "--meter", "http://127.0.0.1:2001", "--web", "127.0.0.1:9999"))
     assert [(b.url, [u.id for u in b.units]) for b in config.buses] == [("tcp://127.0.0.1:2000", [3, 4])]
-    assert config.meter is not None and config.meter.url == "http://127.0.0.1:2001"
+    assert isinstance(config.meter, ShellyMeterConfig) and config.meter.url == "http://127.0.0.1:2001"
     assert config.meter.password is not None and config.meter.password.get_secret_value() == "kept"
     assert config.control.deadband_w == 12 and config.web.port == 9999 and settings_path == path
 

@@ -15,8 +15,8 @@ from smartsofar.errors import InvalidInputError, MeterReplyError
 
 PhaseChoice = Literal["sum", "a", "b", "c"]
 PHASE_CHOICES: tuple[PhaseChoice, ...] = ("sum", "a", "b", "c")
-MeterModel = Literal["auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1"]
-METER_MODELS: tuple[MeterModel, ...] = ("auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1")
+MeterModel = Literal["auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1", "em-gen1"]
+METER_MODELS: tuple[MeterModel, ...] = ("auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1", "em-gen1")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from smartsofar.config import METER_TYPES, parse_meter
+from smartsofar.config import parse_meter
+from smartsofar.config_meters import METER_TYPES
 from smartsofar.meter.base import METER_MODELS, PHASE_CHOICES
 from smartsofar.meter.sources import open_meter_source
 from smartsofar.sim.meter_cli import add_sim_meter_arguments

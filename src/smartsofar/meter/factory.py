@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from smartsofar.config import ShellyMeterConfig
+from smartsofar.config_meters import ShellyMeterConfig
 from smartsofar.errors import InvalidInputError, MeterReplyError
 from smartsofar.meter.base import METER_MODELS, Meter, MeterModel, MeterOptions, MeterSample
 from smartsofar.meter.http import DEFAULT_TIMEOUT_S, ShellyHttp

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from smartsofar.config import MeterSourceConfig
+from smartsofar.config_meters import MeterSourceConfig
 from smartsofar.errors import ConfigError
 from smartsofar.meter.base import Meter
 

@@ -59,18 +59,36 @@ class MeterModelState:
 class SimMeter:
     """The measurement side: per-phase values of the plant's grid connection."""
 
-    def __init__(self, plant: Plant, noise_w: float = 5.0, seed: int = 5) -> None:
+    def __init__(self, plant: Plant, noise_w: float = 5.0, seed: int = 5, update_period_s: float = 0.0) -> None:
         self.plant = plant
         self.noise_w = noise_w
         self.faults = MeterFaults()
         self.state = MeterModelState()
         self.requests = 0
+        self.update_period_s = update_period_s  # 0: measured at each request; else held between updates
+        self.measured_at: float | None = None  # plant time of the values served now
+        self.updated = asyncio.Event()  # set at every update (run_updates), for the pushing front ends
         self._rng = random.Random(seed)
 
     def phases(self) -> list[_Phase]:
-        """Current per-phase values (frozen values when the fault is on)."""
-        if self.faults.frozen and self.state.last is not None:
+        """Current per-phase values (frozen values when the fault is on; between updates, the last ones)."""
+        if (self.faults.frozen or self.update_period_s > 0) and self.state.last is not None:
             return self.state.last
+        return self._measure()
+
+    async def run_updates(self) -> None:
+        """Measure every ``update_period_s``, on the period's instants, as a real meter's window closes."""
+        if self.update_period_s <= 0:
+            raise ValueError("run_updates needs a positive update_period_s")
+        while True:
+            now = self.plant.now()
+            await asyncio.sleep(self.update_period_s - now % self.update_period_s)
+            if not self.faults.frozen:
+                self._measure()
+            self.updated.set()
+            self.updated.clear()
+
+    def _measure(self) -> list[_Phase]:
         now = self.plant.now()
         self.plant.advance(now)
         phases = []
@@ -82,6 +100,7 @@ class SimMeter:
             phases.append(_Phase(p, voltage, current, pf))
         self._integrate(now, phases)
         self.state.last = phases
+        self.measured_at = now
         return phases
 
     def _integrate(self, now: float, phases: list[_Phase]) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from smartsofar.config import ShellyMeterConfig, parse_config, parse_meter
+from smartsofar.config import parse_config, parse_meter
+from smartsofar.config_meters import ShellyMeterConfig
 from smartsofar.errors import ConfigError
 from smartsofar.meter.factory import DetectingMeter
 from smartsofar.meter.registry import register, registered
