@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from smartsofar.meter import factory as _shelly  # noqa: F401  (registers "shelly")
 from smartsofar.meter import mqtt_topic as _mqtt  # noqa: F401  (registers "mqtt")
+from smartsofar.meter import sma_speedwire as _sma  # noqa: F401  (registers "sma")
 from smartsofar.meter.registry import open_meter_source
 
 __all__ = ["open_meter_source"]
