@@ -223,6 +223,8 @@ class SmaMeterConfig(MeterSourceConfig):
 
 
 DsmrVersion = Literal["2.2", "4", "5", "5B", "5L", "5S", "Q3D"]
+SLOW_DSMR = ("2.2", "4")  # a telegram every 10 s; the others every second
+SLOW_DSMR_STALE_S = 12.0
 
 
 class P1MeterConfig(MeterSourceConfig):
@@ -233,8 +235,7 @@ class P1MeterConfig(MeterSourceConfig):
     type: Literal["p1"] = Field("p1", description="The kind of meter (p1)")
     url: str = Field(description="serial:///dev/ttyUSB0 for a cable, p1://HOST:PORT for a network bridge")
     dsmr_version: DsmrVersion = Field("5", description="The telegram format: 5 (NL), 5B (Belgium), 5L "
-                                      "(Luxembourg, encrypted), 5S (Sweden), 4, 2.2, Q3D")
-    encryption_key: SecretStr | None = Field(None, description="5L: the meter's 32-hex-digit key")
+                                      "(Luxembourg), 5S (Sweden), 4, 2.2, Q3D")
 
     @field_validator("url")
     @classmethod
@@ -250,9 +251,10 @@ class P1MeterConfig(MeterSourceConfig):
         return value
 
     @model_validator(mode="after")
-    def _key(self) -> P1MeterConfig:
-        if self.dsmr_version == "5L" and self.encryption_key is None:
-            raise ValueError("dsmr_version 5L (Luxembourg) needs the meter's encryption_key")
+    def _slow_meters(self) -> P1MeterConfig:
+        if self.dsmr_version in SLOW_DSMR and self.stale_after_s < SLOW_DSMR_STALE_S:
+            raise ValueError(f"DSMR {self.dsmr_version} meters send a telegram every 10 s: set stale_after_s to "
+                             f"at least {SLOW_DSMR_STALE_S:.0f} (and control.meter_standby_after_s above it)")
         return self
 
     @property
