@@ -15,7 +15,7 @@ import httpx
 from smartsofar.config_meters import ShellyMeterConfig
 from smartsofar.errors import InvalidInputError, MeterReplyError
 from smartsofar.meter.base import METER_MODELS, Meter, MeterModel, MeterOptions, MeterSample
-from smartsofar.meter.http import DEFAULT_TIMEOUT_S, ShellyHttp
+from smartsofar.meter.http import DEFAULT_TIMEOUT_S, JsonHttp
 from smartsofar.meter.registry import register
 from smartsofar.meter.shelly_gen1 import Shelly3EMGen1
 from smartsofar.meter.shelly_gen2 import ShellyEM1Meter, ShellyEMMeter
@@ -26,7 +26,7 @@ _EM1_APPS = {"ProEM", "EMG3", "EM", "ProEM50", "S3EM"}
 async def detect_model(url: str, timeout_s: float = DEFAULT_TIMEOUT_S,
                        transport: httpx.AsyncBaseTransport | None = None) -> MeterModel:
     """Ask ``/shelly`` which kind of meter this is."""
-    http = ShellyHttp(url, timeout_s=timeout_s, transport=transport)
+    http = JsonHttp(url, timeout_s=timeout_s, transport=transport)
     try:
         info = await http.get_json("/shelly")
     finally:
@@ -61,7 +61,7 @@ async def open_meter(url: str, *, model: MeterModel = "auto", user: str | None =
     if password:
         auth = (httpx.BasicAuth(user or "admin", password) if model == "3em-gen1"
                 else httpx.DigestAuth(user or "admin", password))
-    http = ShellyHttp(url, auth, timeout_s, transport)
+    http = JsonHttp(url, auth, timeout_s, transport)
     if model == "pro3em":
         return ShellyEMMeter(http, options)
     if model == "pro3em-monophase":

@@ -1,4 +1,4 @@
-"""The HTTP side of talking to a Shelly: one shared httpx client, JSON out, our errors in.
+"""The HTTP side of a polled meter (Shelly, Fronius): one shared httpx client, JSON out, our errors in.
 
 httpx, OSError and JSON failures are translated here, once: unreachable / timeout / HTTP error ->
 MeterUnavailableError, 401 -> MeterAuthError, a body that is not a JSON object -> MeterReplyError.
@@ -18,7 +18,7 @@ DEFAULT_TIMEOUT_S = 2.0
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is too much
 
 
-class ShellyHttp:
+class JsonHttp:
     """GETs JSON from one device."""
 
     def __init__(self, base_url: str, auth: httpx.Auth | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,

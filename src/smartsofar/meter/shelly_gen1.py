@@ -11,7 +11,7 @@ from typing import Any
 
 from smartsofar.errors import MeterReplyError
 from smartsofar.meter.base import MeterOptions, MeterSample, PhaseSample, number, power
-from smartsofar.meter.http import ShellyHttp
+from smartsofar.meter.http import JsonHttp
 
 
 def decode_status(body: dict[str, Any]) -> tuple[list[PhaseSample], float | None, float | None, float | None]:
@@ -38,7 +38,7 @@ class Shelly3EMGen1:
 
     model = "Shelly 3EM (Gen1)"
 
-    def __init__(self, http: ShellyHttp, options: MeterOptions | None = None,
+    def __init__(self, http: JsonHttp, options: MeterOptions | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.http = http
         self.options = options or MeterOptions()

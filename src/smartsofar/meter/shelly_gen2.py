@@ -13,7 +13,7 @@ from typing import Any
 
 from smartsofar.errors import MeterReplyError
 from smartsofar.meter.base import MeterOptions, MeterSample, PhaseSample, number, power
-from smartsofar.meter.http import ShellyHttp
+from smartsofar.meter.http import JsonHttp
 
 ENERGY_EVERY_S = 10.0
 
@@ -63,7 +63,7 @@ class ShellyEMMeter:
 
     model = "Shelly Pro 3EM"
 
-    def __init__(self, http: ShellyHttp, options: MeterOptions | None = None,
+    def __init__(self, http: JsonHttp, options: MeterOptions | None = None,
                  energy_every_s: float = ENERGY_EVERY_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.http = http
         self.options = options or MeterOptions()
@@ -89,7 +89,7 @@ class ShellyEMMeter:
 class ShellyEM1Meter:
     """EM1 channels: Pro EM / EM Gen3 (one grid channel), or a Pro 3EM in monophase profile (three)."""
 
-    def __init__(self, http: ShellyHttp, channels: Sequence[int], options: MeterOptions | None = None,
+    def __init__(self, http: JsonHttp, channels: Sequence[int], options: MeterOptions | None = None,
                  model: str = "Shelly Pro EM", energy_every_s: float = ENERGY_EVERY_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not channels:
