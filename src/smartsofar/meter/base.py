@@ -124,3 +124,19 @@ def power(body: dict[str, Any], key: str) -> float:
     value = number(body, key)
     assert value is not None  # required=True never returns None
     return value
+
+
+def as_number(value: Any, what: str) -> float:
+    """A finite number from a JSON value (numbers, or text holding one); MeterReplyError otherwise."""
+    if isinstance(value, bool):
+        raise MeterReplyError(f"{what} is not a number: {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise MeterReplyError(f"{what} is not a number: {value[:40]!r}") from None
+    if not isinstance(value, int | float):
+        raise MeterReplyError(f"{what} is not a number: {str(value)[:40]!r}")
+    if not math.isfinite(value):
+        raise MeterReplyError(f"{what} is not a finite number: {value!r}")
+    return float(value)

@@ -11,7 +11,6 @@ A retained message is skipped: it may be hours old, and samples are timed by the
 from __future__ import annotations
 
 import json
-import math
 import ssl
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import aiomqtt
 
 from smartsofar.config_meters import MqttMeterConfig
 from smartsofar.errors import MeterAuthError, MeterReplyError, MeterUnavailableError
-from smartsofar.meter.base import Meter, MeterOptions, MeterSample, PhaseSample
+from smartsofar.meter.base import Meter, MeterOptions, MeterSample, PhaseSample, as_number
 from smartsofar.meter.push import PushMeter, plausible_power
 from smartsofar.meter.registry import register
 
@@ -40,22 +39,6 @@ def pick(body: Any, path: str) -> Any:
         else:
             raise MeterReplyError(f"the message has no {path!r}")
     return value
-
-
-def as_number(value: Any, what: str) -> float:
-    """A finite number from a JSON value (numbers, or text holding one); MeterReplyError otherwise."""
-    if isinstance(value, bool):
-        raise MeterReplyError(f"{what} is not a number: {value!r}")
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise MeterReplyError(f"{what} is not a number: {value[:40]!r}") from None
-    if not isinstance(value, int | float):
-        raise MeterReplyError(f"{what} is not a number: {str(value)[:40]!r}")
-    if not math.isfinite(value):
-        raise MeterReplyError(f"{what} is not a finite number: {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True, slots=True)
