@@ -51,9 +51,9 @@ async def test_every_model_is_detected_and_reads_the_site(model: SimModel) -> No
         await meter.aclose()
     finally:
         await server.stop()
-    # grid = load 900 - PV 2000 + battery 300 = -800 W (exporting); the Pro EM's channel 0 sees the sum
+    # grid = load 900 - PV 2000 + battery 300 = -800 W (exporting); the EMs' channel 0 sees the sum
     assert sample.power_w == pytest.approx(-800.0, abs=0.5)
-    assert len(sample.phases) == {"proem": 1}.get(model, 3)
+    assert len(sample.phases) == {"proem": 1, "em-gen1": 1}.get(model, 3)
     assert sample.import_wh is not None and sample.import_wh > 0
 
 

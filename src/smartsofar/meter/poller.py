@@ -90,11 +90,10 @@ class MeterPoller:
 
     async def run(self) -> None:
         """Poll forever at ``interval_s`` (measured start to start); a pushing meter back to back."""
-        pushes = getattr(self.meter, "pushes", False)
         while True:
             started = self.clock()
             sample = await self.poll_once()
-            if pushes and sample is not None:
+            if getattr(self.meter, "pushes", False) and sample is not None:
                 continue  # its read waited for the message; take the next one at once
             await asyncio.sleep(max(0.0, self.interval_s - (self.clock() - started)))
 

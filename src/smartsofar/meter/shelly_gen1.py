@@ -1,4 +1,7 @@
-"""Shelly 3EM Gen1 (SHEM-3): ``GET /status`` -> ``emeters[]`` and ``total_power``, HTTP basic auth.
+"""Shelly Gen1 meters: the 3EM (SHEM-3) and the EM (SHEM), ``GET /status`` -> ``emeters[]``, HTTP basic auth.
+
+The 3EM's three ``emeters`` are the phases (and ``total_power`` their sum); the EM's two are two channels,
+of which the configured one measures the grid.
 
 Any phase with ``is_valid: false`` makes the whole reading unusable.
 """
@@ -50,6 +53,33 @@ class Shelly3EMGen1:
         taken_at = self.clock()
         phases, total, imported, exported = decode_status(body)
         return self.options.sample(phases, taken_at, total, None, imported, exported)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.http.aclose()
+
+
+class ShellyEMGen1:
+    """The older two-channel Shelly EM: one channel is the grid."""
+
+    model = "Shelly EM (Gen1)"
+
+    def __init__(self, http: JsonHttp, channel: int = 0, options: MeterOptions | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.http = http
+        self.channel = channel
+        self.options = options or MeterOptions()
+        self.clock = clock
+
+    async def read(self) -> MeterSample:
+        """One sample of the grid channel."""
+        body = await self.http.get_json("/status")
+        taken_at = self.clock()
+        emeters = body.get("emeters")
+        if not isinstance(emeters, list) or len(emeters) <= self.channel:
+            raise MeterReplyError(f"the meter's reply has no channel {self.channel} in 'emeters'")
+        phases, _, imported, exported = decode_status({"emeters": [emeters[self.channel]]})
+        return self.options.sample(phases, taken_at, None, None, imported, exported)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -20,12 +20,13 @@ from typing import Any, Literal
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from smartsofar.sim.plant import Plant, phase_voltage
+from smartsofar.sim.shelly_ws_server import rpc_route
 
-SimModel = Literal["pro3em", "pro3em-monophase", "proem", "3em-gen1"]
-SIM_MODELS: tuple[SimModel, ...] = ("pro3em", "pro3em-monophase", "proem", "3em-gen1")
+SimModel = Literal["pro3em", "pro3em-monophase", "proem", "3em-gen1", "em-gen1"]
+SIM_MODELS: tuple[SimModel, ...] = ("pro3em", "pro3em-monophase", "proem", "3em-gen1", "em-gen1")
 
 
 @dataclass(slots=True)
@@ -166,11 +167,15 @@ def _parse_digest(text: str) -> dict[str, str]:
     return out
 
 
-def create_meter_app(meter: SimMeter, model: SimModel = "pro3em", password: str | None = None) -> Starlette:
-    """The HTTP application of one simulated meter."""
+def create_meter_app(meter: SimMeter, model: SimModel = "pro3em", password: str | None = None,
+                     push: bool = True) -> Starlette:
+    """The HTTP application of one simulated meter (with its WebSocket RPC channel for Gen2 models, if
+    ``push``)."""
     device_id = {"pro3em": "shellypro3em-a8032ab12c34", "pro3em-monophase": "shellypro3em-a8032ab12c34",
-                 "proem": "shellyproem50-08f9e0e5a1b2", "3em-gen1": "shellyem3-3494547B94EE"}[model]
-    auth = _Auth(device_id, password, basic=model == "3em-gen1")
+                 "proem": "shellyproem50-08f9e0e5a1b2", "3em-gen1": "shellyem3-3494547B94EE",
+                 "em-gen1": "shellyem-C45BBE6A0E21"}[model]
+    gen1 = model in ("3em-gen1", "em-gen1")
+    auth = _Auth(device_id, password, basic=gen1)
 
     async def guarded(request: Request, body: dict[str, Any] | None, open_: bool = False) -> Response:
         meter.requests += 1
@@ -187,9 +192,9 @@ def create_meter_app(meter: SimMeter, model: SimModel = "pro3em", password: str 
         return JSONResponse(body)
 
     def info() -> dict[str, Any]:
-        if model == "3em-gen1":
-            return {"type": "SHEM-3", "mac": "3494547B94EE", "auth": bool(password),
-                    "fw": "20230913-114244/v1.14.0-gcb84623", "num_outputs": 1}
+        if gen1:
+            return {"type": "SHEM-3" if model == "3em-gen1" else "SHEM", "mac": device_id.rsplit("-", 1)[1],
+                    "auth": bool(password), "fw": "20230913-114244/v1.14.0-gcb84623", "num_outputs": 1}
         return {"name": None, "id": device_id, "mac": "A8032AB12C34", "slot": 0,
                 "model": "SPEM-002CEBEU50" if model == "proem" else "SPEM-003CEBEU", "gen": 2,
                 "fw_id": "20240625-122149/1.3.3-gbdfd9b3", "ver": "1.3.3",
@@ -254,6 +259,16 @@ def create_meter_app(meter: SimMeter, model: SimModel = "pro3em", password: str 
     def gen1_status() -> dict[str, Any]:
         phases = meter.phases()
         s = meter.state
+        if model == "em-gen1":  # channel 0 on the grid, channel 1 on the PV inverter
+            grid = round(sum(p.power for p in phases), 2)
+            pv = -round(meter.plant.pv_w(meter.plant.now()), 2)
+            return {"time": "12:00", "unixtime": 1709223219, "relays": [{"ison": False, "is_valid": True}],
+                    "emeters": [{"power": grid, "reactive": 0.0, "pf": 0.95, "voltage": phases[0].voltage,
+                                 "is_valid": True, "total": round(sum(s.import_wh), 1),
+                                 "total_returned": round(sum(s.export_wh), 1)},
+                                {"power": pv, "reactive": 0.0, "pf": -0.99, "voltage": phases[0].voltage,
+                                 "is_valid": True, "total": 0.0, "total_returned": 81234.5}],
+                    "uptime": 13728721}
         return {"wifi_sta": {"connected": True, "ssid": "home", "ip": "127.0.0.1", "rssi": -50},
                 "time": "12:00", "unixtime": 1709223219, "has_update": False, "mac": "3494547B94EE",
                 "relays": [{"ison": False, "is_valid": True}],
@@ -270,7 +285,7 @@ def create_meter_app(meter: SimMeter, model: SimModel = "pro3em", password: str 
         except ValueError:
             return -1
 
-    gen2 = model != "3em-gen1"
+    gen2 = not gen1
     triphase = model == "pro3em"
 
     async def shelly(request: Request) -> Response:
@@ -294,9 +309,19 @@ def create_meter_app(meter: SimMeter, model: SimModel = "pro3em", password: str 
     async def status(request: Request) -> Response:
         return await guarded(request, gen1_status() if not gen2 else None)
 
-    return Starlette(routes=[
+    routes: list[BaseRoute] = [
         Route("/shelly", shelly), Route("/rpc/Shelly.GetDeviceInfo", device_info),
         Route("/rpc/EM.GetStatus", em_status), Route("/rpc/EMData.GetStatus", emdata_status),
         Route("/rpc/EM1.GetStatus", em1_status), Route("/rpc/EM1Data.GetStatus", em1data_status),
         Route("/status", status),
-    ])
+    ]
+    if gen2 and push:
+        if triphase:
+            methods = {"EM.GetStatus": lambda i: em() if i == 0 else None,
+                       "EMData.GetStatus": lambda i: emdata() if i == 0 else None}
+            components = {"em:0": ("EM.GetStatus", 0)}
+        else:
+            methods = {"EM1.GetStatus": em1, "EM1Data.GetStatus": em1data}
+            components = {f"em1:{c}": ("EM1.GetStatus", c) for c in ((0, 1) if model == "proem" else (0, 1, 2))}
+        routes.append(rpc_route(meter, device_id, methods, components, password))
+    return Starlette(routes=routes)

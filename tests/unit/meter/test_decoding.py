@@ -135,12 +135,23 @@ async def test_http_errors(status: int, error: type[Exception], message: str) ->
 
 
 @pytest.mark.parametrize(("shelly", "message"), [
-    (b'{"gen": 2, "app": "Plus1PM"}', "without an energy meter"), (b'{"type": "SHSW-1"}', "not a 3EM"),
+    (b'{"gen": 2, "app": "Plus1PM"}', "without an energy meter"),
+    (b'{"type": "SHSW-1"}', "SHSW-1, not an energy meter"),
     (b'{"hello": "world"}', "does not answer like a Shelly"),
 ])
 async def test_detection_refuses_devices_that_are_not_meters(shelly: bytes, message: str) -> None:
     with pytest.raises(MeterReplyError, match=message):
         await open_meter("http://m.test", transport=transport({"/shelly": shelly}))
+
+
+async def test_an_unknown_gen2_app_is_read_by_the_component_it_has() -> None:
+    newer = json.dumps({"gen": 3, "app": "S3EM63"}).encode()
+    em_only = transport({"/shelly": newer, "/rpc/EM.GetStatus?id=0": b'{"id": 0}'})
+    assert await detect_model("http://m.test", transport=em_only) == "pro3em"
+    em1_only = transport({"/shelly": newer, "/rpc/EM.GetStatus?id=0": 404, "/rpc/EM1.GetStatus?id=0": b'{"id": 0}'})
+    assert await detect_model("http://m.test", transport=em1_only) == "proem"
+    gen1_em = json.dumps({"type": "SHEM", "mac": "C45BBE6A0E21"}).encode()
+    assert await detect_model("http://m.test", transport=transport({"/shelly": gen1_em})) == "em-gen1"
 
 
 async def test_detection_picks_em1_for_monophase_and_pro_em() -> None:
