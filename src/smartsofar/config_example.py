@@ -35,7 +35,7 @@ _EXAMPLES: dict[str, Any] = {
     "mqtt.password": "the-broker-password",
     "mqtt.tls_ca_file": "/etc/ssl/certs/ca-certificates.crt",
 }
-_SKIP = {"web.password_hash", "web.api_token_hash"}
+_SKIP = {"web.password_hash", "web.api_token_hash", "meter.type"}  # a meter is named by its URL
 
 
 def _value(value: Any) -> str:
@@ -84,8 +84,14 @@ def example_config() -> str:
     ]
     for unit_id, name in ((1, "garage"), (2, "cellar")):
         out += ["", "[[buses.units]]", *_section(UnitConfig, "buses.units", values={"id": unit_id, "name": name})]
-    out += ["", "# The grid meter: a Shelly Pro 3EM (also Pro 3EM monophase, Pro EM / EM Gen3, 3EM Gen1).", "[meter]",
-            *_section(ShellyMeterConfig, "meter", values={"url": _EXAMPLES["meter.url"]}), "",
+    out += ["", "# The grid meter: a Shelly Pro 3EM (also Pro 3EM monophase, Pro EM / EM Gen3, 3EM-63, 3EM and EM",
+            "# Gen1). Another meter? Give its URL instead, and drop the Shelly's keys (README: Grid meters):",
+            '#   url = "mqtt://user:password@192.0.2.30/tele/sml/SENSOR?path=SML.Power_curr"  (any meter on MQTT)',
+            '#   url = "sma://"                    (SMA Energy Meter, Sunny Home Manager 2.0)',
+            '#   url = "serial:///dev/ttyUSB0"     (a DSMR P1 port; or "p1://HOST:PORT" for a P1 network bridge)',
+            '#   url = "fronius://192.0.2.50"      (a Fronius Smart Meter)',
+            '#   url = "ha://192.0.2.60:8123/sensor.grid_power" and token = "..."  (a sensor in Home Assistant)',
+            "[meter]", *_section(ShellyMeterConfig, "meter", values={"url": _EXAMPLES["meter.url"]}), "",
             "[control]", *_section(ControlConfig, "control"), "",
             "# SmartSofar v1's filter: act only after N consecutive readings agree (off by default).",
             "[control.stability_filter]", *_section(StabilityFilterConfig, "control.stability_filter"), "",

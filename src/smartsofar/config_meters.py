@@ -357,6 +357,9 @@ MeterConfig = Annotated[
     | Annotated[SmaMeterConfig, Tag("sma")] | Annotated[P1MeterConfig, Tag("p1")]
     | Annotated[FroniusMeterConfig, Tag("fronius")] | Annotated[HomeAssistantMeterConfig, Tag("homeassistant")],
     Discriminator(meter_type)]
-METER_TYPES = ("shelly", "mqtt", "sma", "p1", "fronius", "homeassistant")
+METER_SOURCES: dict[str, type[MeterSourceConfig]] = {
+    "shelly": ShellyMeterConfig, "mqtt": MqttMeterConfig, "sma": SmaMeterConfig, "p1": P1MeterConfig,
+    "fronius": FroniusMeterConfig, "homeassistant": HomeAssistantMeterConfig}
+METER_TYPES = tuple(METER_SOURCES)
 METER_URL_SHAPES = "http://SHELLY, mqtt://BROKER/TOPIC, sma://, p1://HOST:PORT, serial:///dev/TTY, " \
                    "fronius://HOST, ha://HOST:8123/sensor.ENTITY"

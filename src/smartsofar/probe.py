@@ -14,11 +14,12 @@ from smartsofar.app import open_meter_client
 from smartsofar.bus.client import Bus
 from smartsofar.config import BusConfig, Config
 from smartsofar.errors import BusUnavailableError, DeviceError, MeterAuthError, MeterError
+from smartsofar.redact import redact_url
 from smartsofar.sofar.unit import SofarUnit
 
 UNIT_HINT = ("check the A/B wiring (swap A and B if no unit answers), the termination, and the slave id and "
              "baud rate in the inverter's menu")
-METER_HINT = "check the meter's address, that it is on the network, and its password"
+METER_HINT = "check the meter's address, that it is on the network, and its password or token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ async def _probe_bus(bus_config: BusConfig) -> list[ProbeResult]:
 
 async def _probe_meter(config: Config) -> ProbeResult:
     assert config.meter is not None
-    part = f"meter at {config.meter.url}"
+    part = f"meter at {redact_url(config.meter.url)}"
     try:
         meter = await open_meter_client(config)
         assert meter is not None

@@ -15,8 +15,10 @@ from typing import Any
 
 from smartsofar.config import Config, config_path, default_data_dir, load_config, load_toml, parse_config
 from smartsofar.config_example import example_config
+from smartsofar.config_meters import METER_URL_SHAPES
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.logbuffer import LogBuffer, setup_logging
+from smartsofar.meter.base import METER_MODELS
 from smartsofar.modes import Mode
 from smartsofar.probe import probe_site
 from smartsofar.redact import redact_url
@@ -65,9 +67,9 @@ def add_site_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="configuration file (or $SMARTSOFAR_CONFIG)")
     parser.add_argument("--bus", help="serial:///dev/ttyUSB0?baudrate=9600 or tcp://HOST:PORT")
     parser.add_argument("--units", help="slave ids on that bus, e.g. 1,2")
-    parser.add_argument("--meter", help="http://HOST of the Shelly meter")
-    parser.add_argument("--meter-password", help="the meter's password (or in the file)")
-    parser.add_argument("--meter-model", choices=("auto", "pro3em", "pro3em-monophase", "proem", "3em-gen1"))
+    parser.add_argument("--meter", help=f"the grid meter: {METER_URL_SHAPES}")
+    parser.add_argument("--meter-password", help="a Shelly's password (or in the file)")
+    parser.add_argument("--meter-model", choices=METER_MODELS, help="a Shelly's model (default: ask it)")
     parser.add_argument("--web", help="HOST:PORT for the web page (default 127.0.0.1:8080)")
     parser.add_argument("--data-dir", help="where state and history are kept (or $SMARTSOFAR_DATA_DIR)")
     parser.add_argument("--mode", choices=Mode.names(), help="mode at the very first start")

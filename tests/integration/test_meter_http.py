@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,6 +19,7 @@ from smartsofar.sim.meter_server import SIM_MODELS, SimMeter, SimModel, create_m
 from smartsofar.sim.plant import Plant
 from smartsofar.sofar.passive import PassiveCommand
 from smartsofar.web.server import RunningHttpServer, start_http
+from tests.cli_process import smartsofar
 
 
 def _plant() -> Plant:
@@ -129,12 +129,6 @@ async def test_frozen_simulated_meter_is_detected(pro3em: tuple[SimMeter, Runnin
     await meter.aclose()
 
 
-async def smartsofar(*args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "smartsofar.cli", *args,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_cli_meter_json(pro3em: tuple[SimMeter, RunningHttpServer]) -> None:

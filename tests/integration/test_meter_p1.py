@@ -4,6 +4,7 @@ cable, a simulated meter behind a TCP bridge, a broken telegram among good ones,
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from smartsofar.sim.household import ConstantHousehold
 from smartsofar.sim.meter_server import SimMeter
 from smartsofar.sim.p1_meter import serve_p1
 from smartsofar.sim.plant import Plant
+from tests.cli_process import smartsofar
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "p1"
 
@@ -74,3 +76,18 @@ async def test_a_device_that_is_not_there_is_unavailable_with_its_name() -> None
             await meter.read()
     finally:
         await meter.aclose()
+
+
+async def test_smartsofar_meter_and_the_probe_read_a_p1_bridge(tmp_path: Path) -> None:
+    sim = SimMeter(Plant(ConstantHousehold(load=640.0), unit_ids=()), noise_w=0.0)
+    server = await serve_p1(sim, interval_s=0.3)
+    url = f"p1://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    config = tmp_path / "smartsofar.toml"
+    config.write_text(f'[control]\nmode = "standby"\n[meter]\nurl = "{url}"\n')
+    async with server:
+        code, out, err = await smartsofar("meter", "--url", url, "--json")
+        assert code == 0, err
+        assert json.loads(out)["power_w"] == pytest.approx(640, abs=1) and len(json.loads(out)["phases"]) == 3
+        code, out, err = await smartsofar("config", "check", str(config), "--probe")
+        assert code == 0, err
+        assert "P1 port (DSMR 5): grid 640 W import" in out

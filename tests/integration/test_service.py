@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import signal
 import sqlite3
@@ -26,18 +25,10 @@ from smartsofar.sim.meter_server import SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant
 from smartsofar.web.auth import verify_password
 from smartsofar.web.server import RunningHttpServer, start_http
+from tests.cli_process import smartsofar
 from tests.conftest import SimGateway, start_gateway
 from tests.live_service import eventually
 from tests.mqtt_broker import free_port
-
-
-async def smartsofar(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smartsofar.cli", *args, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
-    out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 def args_for(*argv: str) -> argparse.Namespace:

@@ -108,6 +108,19 @@ async def test_settings_are_validated_saved_with_comments_and_handed_to_the_engi
     assert web.engine.config.control.deadband_w == 12
 
 
+async def test_a_meter_url_of_another_kind_turns_the_section_into_that_kind(web: Web) -> None:
+    url = "mqtt://meter:pw@127.0.0.1/tele/sml/SENSOR?path=SML.Power_curr"
+    saved = await web.http.put("/api/v1/settings", json={"values": {"meter.url": url, "meter.invert": True}})
+    assert saved.status_code == 200, saved.text
+    meter = tomllib.loads(web.config_path.read_text())["meter"]
+    assert meter["url"] == url and meter["invert"] is True
+    assert "password" not in meter and "model" not in meter  # the Shelly's keys went with it
+    groups = (await web.http.get("/api/v1/settings")).json()["groups"]
+    fields = {f["key"]: f for g in groups for f in g["fields"]}
+    assert fields["meter.url"]["value"] == "mqtt://meter:***@127.0.0.1/tele/sml/SENSOR?path=SML.Power_curr"
+    assert "meter.scale" in fields and "meter.model" not in fields
+
+
 async def test_read_only_access_follows_the_setting_at_once(tmp_path: Path) -> None:
     async with web_client(tmp_path, password="correct horse battery", read_only_without_login=True) as web:
         assert (await web.http.get("/api/v1/state")).status_code == 200

@@ -25,6 +25,7 @@ from pydantic import BaseModel, SecretStr
 from tomlkit.items import Table
 
 from smartsofar.config import Config, parse_config
+from smartsofar.config_meters import METER_SOURCES, meter_type
 from smartsofar.engine.facade import applies_live
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.redact import keep_secret, redact_url
@@ -176,6 +177,8 @@ class SettingsFile:
                 except ValueError as exc:
                     raise InvalidInputError(f"{key}: {exc}") from None
             _set(document, key.split("."), value)
+        if "meter.url" in changes and self.effective.meter is not None:
+            _fit_meter_to_its_url(document, self.effective.meter.type)
         try:
             config = parse_config(document.unwrap(), "settings")
         except ConfigError as exc:
@@ -183,6 +186,20 @@ class SettingsFile:
         atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
         self.effective = config
         return SaveResult(config, self.path, tuple(changes))
+
+
+def _fit_meter_to_its_url(document: tomlkit.TOMLDocument, old_type: str) -> None:
+    """A meter URL of another kind (a Shelly's http:// replaced by mqtt://): the section becomes that kind's,
+    keeping the keys both kinds have and dropping the others (a Shelly's model, say)."""
+    meter = document.get("meter")
+    if not isinstance(meter, Table) or not isinstance(meter.get("url"), str):
+        return
+    new_type = meter_type({"url": str(meter["url"])})
+    if new_type == old_type or new_type not in METER_SOURCES:
+        return
+    known = METER_SOURCES[new_type].model_fields
+    for key in [k for k in meter if k not in known or k == "type"]:
+        del meter[key]
 
 
 def _plain(value: Any) -> Any:
