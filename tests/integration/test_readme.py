@@ -6,10 +6,12 @@ import asyncio
 import re
 import shlex
 import sys
+import tomllib
 from pathlib import Path
 
 import httpx
 
+from smartsofar.config import parse_config
 from smartsofar.mqtt.topics import COMMANDS
 from tests.live_service import live_service
 
@@ -44,3 +46,10 @@ async def test_every_api_path_and_mqtt_topic_the_readme_names_exists(tmp_path: P
     assert missing <= {"metrics"}, f"the README names endpoints that do not exist: {sorted(missing)}"
     topics = set(re.findall(r"`(?:smartsofar/)?set/([a-z_]+)`", README))
     assert topics and topics <= set(COMMANDS), f"unknown command topics in the README: {topics - set(COMMANDS)}"
+
+
+def test_every_configuration_snippet_is_a_valid_configuration() -> None:
+    blocks = re.findall(r"```toml\n(.*?)```", README, re.DOTALL)
+    assert blocks, "the README shows no configuration snippet"
+    for block in blocks:
+        parse_config(tomllib.loads(block), "README snippet")  # raises, naming the key, if it is wrong
