@@ -73,7 +73,7 @@ async def test_the_engine_holds_the_grid_and_stops_safely_when_the_meter_goes_qu
     assert await wait_for(lambda: abs(live.plant.advance() - 0) < 30, timeout_s=15)
     assert battery() < -1200  # the two units cover the house's 1300 W
     snapshot = live.engine.site.snapshots.latest
-    assert snapshot is not None and snapshot.meter is not None and snapshot.meter.model == "Shelly Pro 3EM"
+    assert snapshot is not None and snapshot.meter is not None and snapshot.meter.model == "Shelly Pro 3EM (pushed)"
     assert {u.name for u in snapshot.units} == {"garage", "cellar"}
     assert all(u.info is not None and u.info.serial.startswith("SE1ES") for u in snapshot.units)
 

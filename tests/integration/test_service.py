@@ -129,7 +129,7 @@ async def test_run_holds_the_grid_and_sigterm_puts_the_units_in_standby(site: Si
     assert await eventually(lambda: site.battery_w() < -1700, 20)
     async with httpx.AsyncClient() as http:
         state = (await http.get(f"{url}/api/v1/state")).json()
-    assert [u["unit_id"] for u in state["units"]] == [1, 2] and state["meter"]["model"] == "Shelly Pro 3EM"
+    assert [u["unit_id"] for u in state["units"]] == [1, 2] and state["meter"]["model"] == "Shelly Pro 3EM (pushed)"
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc.wait(), 20) == 0
     assert all(u.command.kind == "standby" for u in site.plant.units.values())
@@ -149,7 +149,7 @@ async def test_config_check_probe_reads_every_unit_and_the_meter_and_commands_no
     garage = lines[f"ok  garage (slave id 1 on {site.gateway.url})"]
     assert "serial SE1ES0SIM2B101" in garage and "SoC 50 %" in garage
     assert "swap A and B" in lines[f"NO  loft (slave id 7 on {site.gateway.url})"]
-    assert re.search(r"Shelly Pro 3EM: grid 1[78]\d\d W import$", lines[f"ok  meter at {site.meter.url}"])  # 1800 W
+    assert re.search(r"Shelly Pro 3EM \(pushed\): grid 1[78]\d\d W import$", lines[f"ok  meter at {site.meter.url}"])  # 1800 W
     assert {uid: unit.command for uid, unit in site.plant.units.items()} == before  # reads only
 
     path.write_text(tomlkit.dumps({"buses": [{"url": site.gateway.url, "units": [{"id": 1}, {"id": 2}]}]}))
