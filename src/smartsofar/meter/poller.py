@@ -1,5 +1,8 @@
 """Polling a meter: the latest sample, its staleness, and the meter's availability.
 
+A polled meter is read every ``interval_s`` on average, each poll steered to just after the meter's own
+update (``meter.poll_phase``); a pushing meter is read back to back, each read waiting for its next message.
+
 A sample older than ``stale_after_s`` is never handed to the controller. Failures are logged once per
 change of state (ok -> unavailable -> ok), not every second. A frozen meter (exactly the same values for
 ``frozen_after_s`` while the batteries' power moved, or for five times that in any case) is reported and
@@ -16,6 +19,7 @@ from enum import StrEnum
 
 from smartsofar.errors import InvalidInputError, MeterAuthError, MeterError, MeterUnavailableError
 from smartsofar.meter.base import Meter, MeterSample
+from smartsofar.meter.poll_phase import PollPhase
 
 log = logging.getLogger(__name__)
 BATTERY_MOVE_W = 100.0
@@ -50,6 +54,7 @@ class MeterPoller:
         self.reads = 0
         self.failures = 0
         self.on_poll: Callable[[], None] | None = None  # told after every poll, good or bad
+        self.phase = PollPhase()
         self._run_start: MeterSample | None = None
         self._battery_min = self._battery_max = 0.0
 
@@ -89,13 +94,15 @@ class MeterPoller:
             self.on_poll()
 
     async def run(self) -> None:
-        """Poll forever at ``interval_s`` (measured start to start); a pushing meter back to back."""
+        """Poll forever, every ``interval_s`` on average, each poll steered to just after the meter updates
+        (``PollPhase``); a pushing meter back to back."""
         while True:
             started = self.clock()
             sample = await self.poll_once()
             if getattr(self.meter, "pushes", False) and sample is not None:
                 continue  # its read waited for the message; take the next one at once
-            await asyncio.sleep(max(0.0, self.interval_s - (self.clock() - started)))
+            wait = self.phase.after(sample, self.interval_s)
+            await asyncio.sleep(max(0.0, wait - (self.clock() - started)))
 
     def _frozen(self, sample: MeterSample) -> bool:
         start = self._run_start

@@ -1,0 +1,43 @@
+"""When to poll a meter that measures on its own clock: just after it updates, learned as it runs.
+
+A meter polled once a second that updates once a second hands over a value that is as old as the time
+between its update and the poll: anything from nothing to a whole second, fixed by chance at start-up. So
+the poll instant is steered instead. A poll that brings exactly the values of the one before came too early
+(the meter had not updated yet): the next polls move ``LATER_S`` later. A poll that brings new values lets
+the instant creep ``EARLIER_S`` earlier, so it settles just after the update and follows the meter's clock as
+it drifts, with one early poll now and then (about one in ``LATER_S / EARLIER_S``). The average rate stays
+one poll per ``interval_s``.
+
+A meter whose values never repeat (it measures at each request) makes the instant creep through the whole
+period, which costs nothing; a frozen meter pushes it later each poll, which only slows the polls a little.
+"""
+
+from __future__ import annotations
+
+from smartsofar.meter.base import MeterSample
+
+LATER_S = 0.1  # after an early poll
+EARLIER_S = 0.01  # after a good one
+
+
+class PollPhase:
+    """The next poll instant for one meter polled every ``interval_s`` on average."""
+
+    def __init__(self) -> None:
+        self.early_polls = 0  # polls that brought the values of the one before
+        self.polls = 0
+        self._previous: MeterSample | None = None
+
+    def after(self, sample: MeterSample | None, interval_s: float) -> float:
+        """Seconds from this poll's start to the next, given what it brought (None: it failed)."""
+        if sample is None:
+            self._previous = None
+            return interval_s
+        self.polls += 1
+        previous, self._previous = self._previous, sample
+        if previous is None:
+            return interval_s
+        if sample.same_values(previous):
+            self.early_polls += 1
+            return interval_s + min(LATER_S, interval_s / 4)
+        return interval_s - min(EARLIER_S, interval_s / 40)

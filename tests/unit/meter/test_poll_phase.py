@@ -1,0 +1,50 @@
+"""Polling a meter that updates on its own clock: the poll instant settles just after the meter's update,
+so samples arrive fresh instead of as old as chance made them, at one poll per interval on average."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from smartsofar.meter.base import MeterSample, PhaseSample
+from smartsofar.meter.poll_phase import PollPhase
+
+
+def run(update_offset_s: float, start_s: float, polls: int = 400, period_s: float = 1.0) -> tuple[float, float, float]:
+    """Poll a meter updating at k + offset: (mean age of the last 100 samples, share of early polls, mean gap)."""
+    phase = PollPhase()
+    t = start_s
+    ages = []
+    starts = []
+    for _ in range(polls):
+        updated_at = math.floor((t - update_offset_s) / period_s) * period_s + update_offset_s
+        value = float(round(updated_at / period_s))  # a new value at each update
+        sample = MeterSample(value, value, (PhaseSample(value),), t)
+        ages.append(t - updated_at)
+        starts.append(t)
+        t += phase.after(sample, period_s)
+    gaps = [b - a for a, b in itertools.pairwise(starts[-101:])]
+    return sum(ages[-100:]) / 100, phase.early_polls / phase.polls, sum(gaps) / len(gaps)
+
+
+@pytest.mark.parametrize("offset", [0.05, 0.37, 0.93])
+def test_samples_settle_fresh_whatever_the_meter_phase(offset: float) -> None:
+    unsteered_age = (0.0 - offset) % 1.0  # polling at whole seconds, the age chance gives
+    age, early, gap = run(offset, start_s=0.0)
+    assert age < 0.2, f"steered samples are {age:.2f} s old (unsteered: {unsteered_age:.2f} s)"
+    assert early < 0.15  # few polls come before the update
+    assert gap == pytest.approx(1.0, abs=0.01)  # the meter is not asked more often
+
+
+def test_a_failed_poll_keeps_the_interval() -> None:
+    phase = PollPhase()
+    assert phase.after(None, 2.0) == 2.0 and phase.polls == 0
+
+
+def test_a_frozen_meter_only_slows_the_polls_a_little() -> None:
+    phase = PollPhase()
+    frozen = MeterSample(5.0, 5.0, (PhaseSample(5.0),), 0.0)
+    waits = [phase.after(frozen, 1.0) for _ in range(10)]
+    assert all(w <= 1.1 for w in waits)
