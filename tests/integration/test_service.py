@@ -149,7 +149,8 @@ async def test_config_check_probe_reads_every_unit_and_the_meter_and_commands_no
     garage = lines[f"ok  garage (slave id 1 on {site.gateway.url})"]
     assert "serial SE1ES0SIM2B101" in garage and "SoC 50 %" in garage
     assert "swap A and B" in lines[f"NO  loft (slave id 7 on {site.gateway.url})"]
-    assert re.search(r"Shelly Pro 3EM \(pushed\): grid 1[78]\d\d W import$", lines[f"ok  meter at {site.meter.url}"])  # 1800 W
+    meter_line = lines[f"ok  meter at {site.meter.url}"]
+    assert re.search(r"Shelly Pro 3EM \(pushed\): grid 1[78]\d\d W import$", meter_line)  # 1800 W
     assert {uid: unit.command for uid, unit in site.plant.units.items()} == before  # reads only
 
     path.write_text(tomlkit.dumps({"buses": [{"url": site.gateway.url, "units": [{"id": 1}, {"id": 2}]}]}))
