@@ -2,6 +2,7 @@
 
 A polled meter is read every ``interval_s`` on average, each poll steered to just after the meter's own
 update (``meter.poll_phase``); a pushing meter is read back to back, each read waiting for its next message.
+Samples that come faster than once a second are averaged into one a second (``meter.window``).
 
 A sample older than ``stale_after_s`` is never handed to the controller. Failures are logged once per
 change of state (ok -> unavailable -> ok), not every second. A frozen meter (exactly the same values for
@@ -20,6 +21,7 @@ from enum import StrEnum
 from smartsofar.errors import InvalidInputError, MeterAuthError, MeterError, MeterUnavailableError
 from smartsofar.meter.base import Meter, MeterSample
 from smartsofar.meter.poll_phase import PollPhase
+from smartsofar.meter.window import SecondWindow
 
 log = logging.getLogger(__name__)
 BATTERY_MOVE_W = 100.0
@@ -55,6 +57,7 @@ class MeterPoller:
         self.failures = 0
         self.on_poll: Callable[[], None] | None = None  # told after every poll, good or bad
         self.phase = PollPhase()
+        self.window = SecondWindow()
         self._run_start: MeterSample | None = None
         self._battery_min = self._battery_max = 0.0
 
@@ -82,10 +85,14 @@ class MeterPoller:
                      else MeterState.UNAVAILABLE if isinstance(exc, MeterUnavailableError)
                      else MeterState.BAD_REPLY)
             self._set_state(state, str(exc))
+            self.window.reset()
             self._told()
             return None
-        self.latest = sample
-        self._set_state(MeterState.FROZEN if self._frozen(sample) else MeterState.OK, None)
+        merged = self.window.add(sample)
+        if merged is None:
+            return sample  # within a second of the last one: it is averaged into the next
+        self.latest = merged
+        self._set_state(MeterState.FROZEN if self._frozen(merged) else MeterState.OK, None)
         self._told()
         return sample
 

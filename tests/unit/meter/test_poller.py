@@ -78,9 +78,10 @@ async def test_identical_values_while_batteries_move_means_frozen() -> None:
         await poller.poll_once()
     assert poller.state is MeterState.FROZEN
     assert poller.fresh() is None
-    now[0] = 31.0
-    for _ in range(9):
+    for second in range(31, 40):
+        now[0] = float(second)
         await poller.poll_once()
+    now[0] = 40.0
     await poller.poll_once()  # 43.0: values move again
     assert poller.fresh() is not None
     assert str(poller.state) == "ok"
@@ -93,3 +94,18 @@ async def test_identical_values_while_nothing_moves_is_not_yet_frozen() -> None:
         now[0] = float(second)
         await poller.poll_once()
     assert poller.state is MeterState.OK
+
+
+async def test_samples_faster_than_a_second_reach_the_control_as_one_mean_a_second() -> None:
+    now = [0.0]
+    values = [100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0]  # a 5 Hz meter, its grid climbing
+    poller = MeterPoller(ScriptedMeter(now, values), clock=lambda: now[0])
+    woken: list[float] = []
+    poller.on_poll = lambda: woken.append(now[0])
+    handed = []
+    for index in range(len(values)):
+        now[0] = index * 0.2
+        await poller.poll_once()
+        handed.append(None if poller.latest is None else poller.latest.power_w)
+    assert handed == [100.0, 100.0, 100.0, 100.0, 100.0, 400.0, 400.0]  # (200+300+400+500+600)/5 at 1.0 s
+    assert woken == [0.0, 1.0]  # the control woken once a second, not at every sample
