@@ -11,8 +11,10 @@ same code as the service. The other controllers, and ``simulate`` that runs any 
 
 The plant need not match what the controller is told: ``Scenario.plant`` gives each unit its own true dead
 time, ramp and report lag (the registers trail the real power), while the controller starts from the
-configured unit (``Scenario.unit``) and has to learn. The engine polls the meter ``meter_phase_s`` after
-the meter publishes each second.
+configured unit (``Scenario.unit``) and has to learn. The meter publishes every ``meter_period_s`` (a second,
+or a fraction of one, as an SMA Energy Meter does) the mean grid power of that period; the engine gets each
+sample ``meter_phase_s`` after it is published (a push's transport, or a poll's phase), or, with
+``steer_polls``, when the poller's ``PollPhase`` steers its polls from that phase.
 
 Metrics (the JSON keys): ``import_kwh``, ``export_kwh``; ``none_*`` with no battery; ``oracle_*`` for the
 oracle; ``capture`` = (none - controller) / (none - oracle) on import + export; ``mean_abs_error_w`` =
@@ -166,7 +168,9 @@ class Scenario:
     noise_w: float = 5.0
     seed: int = 11
     plant: list[BatterySpec] | None = None  # each unit's true response; None: what ``unit`` says
-    meter_phase_s: float = 0.1  # the engine polls the meter this long after it publishes a second
+    meter_phase_s: float = 0.1  # the engine gets a sample this long after the meter publishes it
+    meter_period_s: float = 1.0  # the meter publishes this often (1 s, or a fraction of a second)
+    steer_polls: bool = False  # polls steered by the poller's PollPhase, starting at meter_phase_s
 
     def plant_specs(self) -> list[BatterySpec]:
         """Each unit's true spec."""
@@ -211,6 +215,11 @@ class Simulation:
         self.base_w = 0.0  # the true house power (load - PV) over the last accounted second
         self._next_second = 1.0
         self._battery_wh = 0.0
+        period = scenario.meter_period_s
+        if not 0 < period <= 1.0 or abs(round(1.0 / period) * period - 1.0) > 1e-9:
+            raise ValueError(f"meter_period_s must divide a second, got {period}")
+        self._publish_index = 1
+        self._meter_wh = 0.0  # battery energy at the last publish, for sub-second meters
         self._pv_end: float | None = None  # PV at the end of the last accounted second
         self.grid_w = 0.0  # the true grid power over the last accounted second
         self.on_second: list[Callable[[float], None]] = []
@@ -229,11 +238,34 @@ class Simulation:
     async def sleep(self, seconds: float) -> None:
         """Let ``seconds`` of simulated time pass."""
         end = min(self.t + seconds, self.end)
-        while self._next_second <= end:
-            self.t = self._next_second
-            self._account_second(self.t)
-            self._next_second += 1.0
+        period = self.scenario.meter_period_s
+        while True:
+            next_publish = self._publish_index * period if period < 1.0 else math.inf
+            if min(self._next_second, next_publish) > end:
+                break
+            if self._next_second <= next_publish + 1e-9:
+                self.t = self._next_second
+                self._account_second(self.t)
+                self._next_second += 1.0
+                if abs(next_publish - self.t) < 1e-9:  # a publish on the whole second: after its accounting
+                    self._publish(self.t, period)
+                    self._publish_index += 1
+            else:
+                self.t = next_publish
+                self._publish(self.t, period)
+                self._publish_index += 1
         self.t = max(self.t, end)
+
+    def _publish(self, t: float, period: float) -> None:
+        """A sub-second meter finished averaging the period that ends at ``t``."""
+        plant = self.plant
+        plant.advance(t)
+        net_wh = sum(u.charged_wh - u.discharged_wh for u in plant.units.values())
+        battery_w = (net_wh - self._meter_wh) * 3600 / period
+        self._meter_wh = net_wh
+        second = plant.second_of_day(t - period)
+        base = plant.household.load_w(second) - plant.household.pv_w(second)
+        self.meter.publish(base + battery_w, t)
 
     def _account_second(self, t: float) -> None:
         plant = self.plant
@@ -252,7 +284,8 @@ class Simulation:
             base = household.load_w(start) - (pv_start + pv_end) / 2
         grid = base + battery_w
         self.grid_w, self.battery_w, self.base_w = grid, battery_w, base
-        self.meter.publish(grid, t)
+        if self.scenario.meter_period_s >= 1.0:
+            self.meter.publish(grid, t)
         oracle_grid, saturated = self.oracle.second(base)
         self.metrics.add(grid, base, oracle_grid, saturated)
         commanded = sum(float(u.command.battery_w) for u in plant.units.values() if u.command.kind != "auto")
@@ -281,9 +314,10 @@ async def drive(sim: Simulation, site: Site, monitor: UnitMonitor, poller: Meter
     meter publishes, then the units due for a read and one control cycle; short power reads in between
     while a command settles."""
     end = sim.end if until_s is None else min(until_s, sim.end)
-    next_poll = math.floor(sim.t) + sim.scenario.meter_phase_s
+    period = sim.scenario.meter_period_s
+    next_poll = math.floor(sim.t / period) * period + sim.scenario.meter_phase_s
     if next_poll < sim.t:
-        next_poll += 1.0
+        next_poll += period
     while sim.t < end:
         power_read = monitor.next_power_read_at()
         if power_read is not None and power_read < next_poll:
@@ -293,10 +327,10 @@ async def drive(sim: Simulation, site: Site, monitor: UnitMonitor, poller: Meter
             await monitor.read_due(sim.t)
             continue
         await sim.sleep(next_poll - sim.t)
-        next_poll += 1.0
         if sim.t >= end:
             break
-        await poller.poll_once()
+        sample = await poller.poll_once()
+        next_poll += poller.phase.after(sample, period) if sim.scenario.steer_polls else period
         await monitor.read_due(sim.t)
         await site.step(sim.t)
 

@@ -41,6 +41,12 @@ def add_simulate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
     cmd.add_argument("--plant-ramp", help="the simulated units' true ramp, W/s (a comma list: per unit)")
     cmd.add_argument("--plant-report-lag", type=float, default=0.0,
                      help="the units' reported power trails the real one by this much, s")
+    cmd.add_argument("--meter-period", type=float, default=1.0,
+                     help="the meter publishes this often, s (1, or a fraction of a second such as 0.2)")
+    cmd.add_argument("--meter-phase", type=float, default=0.1,
+                     help="the engine gets each sample this long after it is published, s (default 0.1)")
+    cmd.add_argument("--steer-polls", action="store_true",
+                     help="steer the polls to just after the meter publishes, starting at --meter-phase")
     cmd.add_argument("--controller", default="smartsofar", choices=CONTROLLERS)
     cmd.add_argument("--units", type=int, default=2, help="number of units (default 2)")
     cmd.add_argument("--soc", type=float, default=50.0, help="state of charge at the start, %% (default 50)")
@@ -114,8 +120,11 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
         start, duration = series_start, longest
     else:
         start, duration = hours * 3600 + minutes * 60, min(args.hours * 3600, DAY_S)
+    if not 0 <= args.meter_phase < args.meter_period:
+        raise InvalidInputError("--meter-phase must be at least 0 and less than --meter-period")
     return Scenario(household, units=args.units, soc_pct=args.soc, control=control, unit=unit,
-                    start_s=start, duration_s=duration, plant=plant)
+                    start_s=start, duration_s=duration, plant=plant, meter_period_s=args.meter_period,
+                    meter_phase_s=args.meter_phase, steer_polls=args.steer_polls)
 
 
 async def run_simulate(args: argparse.Namespace) -> int:
