@@ -337,6 +337,9 @@ class HistoryPayload(Payload):
     soc_pct: list[float | None]
     house_w: list[float | None]
     pv_w: list[float | None]
+    grid_a_w: list[float | None]  # per phase, where the meter has phases
+    grid_b_w: list[float | None]
+    grid_c_w: list[float | None]
     units: dict[str, UnitSeriesPayload]  # by slave id
 
 

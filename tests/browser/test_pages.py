@@ -152,6 +152,7 @@ async def test_history_and_logs_pages(browser: Browser, live: LiveService) -> No
     assert await eventually(lambda: bool(live.service.history and live.service.history.count("site_10s")), 25)
     page = await open_page(browser, f"{live.url}/#history")
     await expect(page.locator("#hist-chart canvas")).to_have_count(1)
+    await expect(page.locator("#hist-chart")).to_contain_text("Grid C W")  # the demo's Pro 3EM has phases
     await expect(page.locator("#days-table tbody tr")).not_to_have_count(0)
     await page.click("a[data-page=logs]")
     await expect(page.locator("#log-lines")).to_contain_text("web page on")

@@ -1,6 +1,7 @@
 """The history database: SQLite in the data directory, embedded, no server.
 
-Tables: ``site_10s`` / ``unit_10s`` (10 s means, kept ``fine_days``), ``site_5min`` / ``unit_5min`` (5 min
+Tables: ``site_10s`` / ``unit_10s`` (10 s means, kept ``fine_days``; the site's grid also per phase where
+the meter has phases), ``site_5min`` / ``unit_5min`` (5 min
 means, kept ``coarse_days``) and ``daily`` (energies per local day: imported, exported, charged,
 discharged, and PV / load where a unit measures PV). Writes come in batches, one transaction each, in WAL
 mode: a ``kill -9`` or a power cut loses at most the batch not yet written, never the database.
@@ -22,7 +23,8 @@ from smartsofar.errors import StorageError
 
 FINE_S = 10
 COARSE_S = 300
-SITE_COLUMNS = ("grid_w", "battery_w", "soc_pct", "house_w", "pv_w")
+PHASE_COLUMNS = ("grid_a_w", "grid_b_w", "grid_c_w")
+SITE_COLUMNS = ("grid_w", "battery_w", "soc_pct", "house_w", "pv_w", *PHASE_COLUMNS)
 ENERGY_COLUMNS = ("import_wh", "export_wh", "charged_wh", "discharged_wh", "pv_wh", "load_wh")
 
 _SCHEMA = f"""
@@ -47,6 +49,13 @@ class SiteRow:
     soc_pct: float | None
     house_w: float | None
     pv_w: float | None
+    grid_a_w: float | None = None  # per phase, where the meter has phases
+    grid_b_w: float | None = None
+    grid_c_w: float | None = None
+
+    def values(self) -> tuple[float | None, ...]:
+        """The columns in ``SITE_COLUMNS`` order."""
+        return tuple(getattr(self, c) for c in SITE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +83,17 @@ class History:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._add_missing_columns()
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open the history database {path}: {exc}") from None
+
+    def _add_missing_columns(self) -> None:
+        """A database from an earlier version gets the columns added since (empty for its old rows)."""
+        for table in ("site_10s", "site_5min"):
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column in SITE_COLUMNS:
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} REAL")
 
     def close(self) -> None:
         """Close the file (a checkpoint folds the WAL back in)."""
@@ -91,8 +109,8 @@ class History:
             try:
                 self._db.execute("BEGIN")
                 self._db.executemany(
-                    f"INSERT OR REPLACE INTO site_10s VALUES (?, {', '.join('?' * len(SITE_COLUMNS))})",
-                    [(r.ts, r.grid_w, r.battery_w, r.soc_pct, r.house_w, r.pv_w) for r in sites])
+                    f"INSERT OR REPLACE INTO site_10s (ts, {', '.join(SITE_COLUMNS)}) "
+                    f"VALUES (?, {', '.join('?' * len(SITE_COLUMNS))})", [(r.ts, *r.values()) for r in sites])
                 self._db.executemany("INSERT OR REPLACE INTO unit_10s VALUES (?, ?, ?, ?, ?)",
                                      [(r.ts, r.unit_id, r.battery_w, r.soc_pct, r.state) for r in units])
                 for day, values in energies.items():
@@ -116,7 +134,8 @@ class History:
             start = self._meta("downsampled_until") or 0.0
             self._db.execute("BEGIN")
             averages = ", ".join(f"avg({c})" for c in SITE_COLUMNS)
-            self._db.execute(f"INSERT OR REPLACE INTO site_5min SELECT (ts / {COARSE_S}) * {COARSE_S}, {averages} "
+            self._db.execute(f"INSERT OR REPLACE INTO site_5min (ts, {', '.join(SITE_COLUMNS)}) "
+                             f"SELECT (ts / {COARSE_S}) * {COARSE_S}, {averages} "
                              "FROM site_10s WHERE ts >= ? AND ts < ? GROUP BY 1", (start, done_until))
             self._db.execute(f"INSERT OR REPLACE INTO unit_5min SELECT (ts / {COARSE_S}) * {COARSE_S}, unit_id, "
                              "avg(battery_w), avg(soc_pct), max(state) FROM unit_10s WHERE ts >= ? AND ts < ? "

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from smartsofar.engine.hub import Topic, TopicClosedError
 from smartsofar.engine.snapshot import SiteSnapshot
 from smartsofar.errors import StorageError
-from smartsofar.storage.history import FINE_S, History, SiteRow, UnitRow
+from smartsofar.storage.history import FINE_S, PHASE_COLUMNS, SITE_COLUMNS, History, SiteRow, UnitRow
 
 log = logging.getLogger(__name__)
 MAX_GAP_S = 10.0
@@ -46,6 +46,18 @@ class _Bucket:
     site: dict[str, _Mean] = field(default_factory=lambda: defaultdict(_Mean))
     units: dict[int, dict[str, _Mean]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(_Mean)))
     states: dict[int, int] = field(default_factory=dict)
+
+
+def _phase_powers(snapshot: SiteSnapshot) -> tuple[float | None, float | None, float | None]:
+    """The grid per phase from a fresh meter sample (None where it has no such phase)."""
+    meter = snapshot.meter
+    if meter is None or not meter.fresh or meter.sample is None:
+        return (None, None, None)
+    phases = [p.power_w for p in meter.sample.phases[:3]]
+    if len(phases) < 2:
+        return (None, None, None)  # one channel: that is the grid itself
+    padded: list[float | None] = [*phases, None, None]
+    return (padded[0], padded[1], padded[2])
 
 
 def local_day(t: float) -> str:
@@ -79,7 +91,8 @@ class HistoryRecorder:
         pv = max((u.reading.pv_w for u in snapshot.units if u.reading is not None), default=None)
         house = None if snapshot.grid_w is None or snapshot.battery_w is None else snapshot.grid_w - snapshot.battery_w
         for name, value in (("grid_w", snapshot.grid_w), ("battery_w", snapshot.battery_w),
-                            ("soc_pct", snapshot.soc_pct), ("house_w", house), ("pv_w", pv or None)):
+                            ("soc_pct", snapshot.soc_pct), ("house_w", house), ("pv_w", pv or None),
+                            *zip(PHASE_COLUMNS, _phase_powers(snapshot), strict=True)):
             bucket.site[name].add(value)
         for unit in snapshot.units:
             if unit.reading is None:
@@ -134,8 +147,7 @@ class HistoryRecorder:
         if bucket is None:
             return
         site = bucket.site
-        self._sites.append(SiteRow(bucket.ts, *(site[c].value for c in ("grid_w", "battery_w", "soc_pct", "house_w",
-                                                                         "pv_w"))))
+        self._sites.append(SiteRow(bucket.ts, *(site[c].value for c in SITE_COLUMNS)))
         for unit_id, means in bucket.units.items():
             self._units.append(UnitRow(bucket.ts, unit_id, means["battery_w"].value, means["soc_pct"].value,
                                        bucket.states.get(unit_id)))

@@ -52,13 +52,23 @@ export function powerSeries() {
 }
 
 /** The history's series: grid, batteries, house, SoC. */
-export function historySeries() {
-  return [
+/** @param {boolean} [phases] also the grid per phase (thin, dashed) */
+export function historySeries(phases = false) {
+  /** @type {{label: string, stroke: string, width: number, value: Function, scale?: string, dash?: number[]}[]} */
+  const series = [
     { label: "Grid W", stroke: css("--import"), width: 1.5, value: asWatts },
     { label: "Batteries W", stroke: css("--accent"), width: 1.5, value: asWatts },
     { label: "House (load − PV) W", stroke: css("--muted"), width: 1, value: asWatts },
     { label: "SoC %", scale: "%", stroke: css("--focus"), width: 1, value: asPercent },
   ];
+  if (phases) {
+    /** @type {[string, number[]][]} */
+    const dashes = [["A", [2, 2]], ["B", [6, 3]], ["C", [10, 3, 2, 3]]];
+    for (const [letter, dash] of dashes) {
+      series.push({ label: `Grid ${letter} W`, stroke: css("--import"), width: 0.75, dash, value: asWatts });
+    }
+  }
+  return series;
 }
 
 export function resizeCharts() {

@@ -25,9 +25,11 @@ export async function loadHistory() {
     /** @type {import("./types.js").HistoryPayload} */
     const series = await api("GET", `/api/v1/history?start=${start.getTime() / 1000}&end=${end.getTime() / 1000}`);
     $("#hist-empty").hidden = series.t.length > 0;
-    const data = [series.t, series.grid_w, series.battery_w, series.house_w, series.soc_pct];
+    const phased = series.grid_a_w.some((v) => v !== null);
+    const data = [series.t, series.grid_w, series.battery_w, series.house_w, series.soc_pct,
+      ...(phased ? [series.grid_a_w, series.grid_b_w, series.grid_c_w] : [])];
     if (charts.history) charts.history.destroy();
-    charts.history = new uPlot(chartOptions("", 340, historySeries()), data, $("#hist-chart"));
+    charts.history = new uPlot(chartOptions("", 340, historySeries(phased)), data, $("#hist-chart"));
     const first = new Date(end.getTime() - 7 * 86400000).toISOString().slice(0, 10);
     const last = new Date(end.getTime() - 86400000).toISOString().slice(0, 10);
     renderDays(await api("GET", `/api/v1/history/days?first=${first}&last=${last}`));

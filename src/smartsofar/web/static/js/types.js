@@ -100,6 +100,9 @@
  * @property {(number | null)[]} soc_pct
  * @property {(number | null)[]} house_w
  * @property {(number | null)[]} pv_w
+ * @property {(number | null)[]} grid_a_w
+ * @property {(number | null)[]} grid_b_w
+ * @property {(number | null)[]} grid_c_w
  *
  * @typedef {object} DayPayload
  * @property {string} day
