@@ -23,7 +23,7 @@ from smartsofar.sim.meter_server import SimMeter
 from smartsofar.sim.mqtt_meter import SIM_MQTT_QUERY, publish_meter
 from smartsofar.sim.plant import Plant
 from tests.conftest import start_gateway
-from tests.mqtt_broker import MOSQUITTO, Broker, Listener, free_port
+from tests.mqtt_broker import MOSQUITTO, Broker, Listener, free_port, make_certificates
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed "
                                 "(scripts/install --dev installs it)")
@@ -109,3 +109,33 @@ async def test_a_broker_that_is_not_there_is_reported_unavailable() -> None:
             await meter.read()
     finally:
         await meter.aclose()
+
+
+# paho leaves the socket of a failed TLS handshake to the garbage collector (it is closed, with a warning).
+@pytest.mark.filterwarnings("ignore:Exception ignored in.*ssl.SSLSocket:pytest.PytestUnraisableExceptionWarning")
+async def test_an_mqtts_broker_is_read_with_its_ca_and_refused_with_another(tmp_path: Path) -> None:
+    ca, cert, key = make_certificates(tmp_path)
+    other_ca, _, _ = make_certificates(tmp_path, "other")
+    broker = Broker(tmp_path, tls=(cert, key))
+    broker.start()
+    try:
+        url = f"mqtts://127.0.0.1:{broker.tls_port}/grid"
+        trusted = await open_meter_source(parse_meter({"url": f"{url}?ca={ca}"}))
+        stranger = await open_meter_source(parse_meter({"url": url, "tls_ca_file": str(other_ca),
+                                                        "stale_after_s": 2}))
+        try:
+            first = asyncio.create_task(trusted.read())
+            async with Listener(broker.port) as publisher:
+                for _ in range(10):
+                    await asyncio.sleep(0.3)
+                    await publisher.publish("grid", "-640")
+                    if first.done():
+                        break
+            assert (await asyncio.wait_for(first, 5)).power_w == -640
+            with pytest.raises(MeterUnavailableError):  # the certificate is not the one it trusts
+                await stranger.read()
+        finally:
+            await trusted.aclose()
+            await stranger.aclose()
+    finally:
+        broker.stop()
