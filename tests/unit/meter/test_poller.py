@@ -98,7 +98,7 @@ async def test_identical_values_while_nothing_moves_is_not_yet_frozen() -> None:
 
 async def test_samples_faster_than_a_second_reach_the_control_as_one_mean_a_second() -> None:
     now = [0.0]
-    values = [100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0]  # a 5 Hz meter, its grid climbing
+    values = [100.0, 120.0, 140.0, 160.0, 180.0, 200.0, 220.0]  # a 5 Hz meter, its grid climbing
     poller = MeterPoller(ScriptedMeter(now, values), clock=lambda: now[0])
     woken: list[float] = []
     poller.on_poll = lambda: woken.append(now[0])
@@ -107,5 +107,16 @@ async def test_samples_faster_than_a_second_reach_the_control_as_one_mean_a_seco
         now[0] = index * 0.2
         await poller.poll_once()
         handed.append(None if poller.latest is None else poller.latest.power_w)
-    assert handed == [100.0, 100.0, 100.0, 100.0, 100.0, 400.0, 400.0]  # (200+300+400+500+600)/5 at 1.0 s
+    assert handed == [100.0, 100.0, 100.0, 100.0, 100.0, 160.0, 160.0]  # (120+...+200)/5 at 1.0 s
     assert woken == [0.0, 1.0]  # the control woken once a second, not at every sample
+
+
+async def test_a_jump_between_fast_samples_reaches_the_control_at_once() -> None:
+    now = [0.0]
+    poller = MeterPoller(ScriptedMeter(now, [100.0, 110.0, 2100.0, 2090.0]), clock=lambda: now[0])
+    handed = []
+    for index in range(4):
+        now[0] = index * 0.2
+        await poller.poll_once()
+        handed.append(None if poller.latest is None else poller.latest.power_w)
+    assert handed == [100.0, 100.0, 2100.0, 2100.0]  # the kettle at 0.4 s, not at the window's end
