@@ -14,6 +14,7 @@ from starlette.routing import Route
 from smartsofar.errors import MeterAuthError, MeterUnavailableError
 from smartsofar.meter.factory import open_meter
 from smartsofar.meter.poller import MeterPoller, MeterState
+from smartsofar.meter.window import SecondWindow
 from smartsofar.sim.household import ConstantHousehold
 from smartsofar.sim.meter_server import SIM_MODELS, SimMeter, SimModel, create_meter_app
 from smartsofar.sim.plant import Plant
@@ -119,6 +120,7 @@ async def test_frozen_simulated_meter_is_detected(pro3em: tuple[SimMeter, Runnin
     sim, server = pro3em
     meter = await open_meter(server.url, password="s3cret")
     poller = MeterPoller(meter, frozen_after_s=0.3)
+    poller.window = SecondWindow(0.05)  # polls 0.1 s apart, each its own sample
     await poller.poll_once()
     sim.faults.frozen = True
     for _ in range(6):
