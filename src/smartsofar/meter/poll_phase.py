@@ -5,8 +5,9 @@ between its update and the poll: anything from nothing to a whole second, fixed 
 the poll instant is steered instead. A poll that brings exactly the values of the one before came too early
 (the meter had not updated yet): the next polls move ``LATER_S`` later. A poll that brings new values lets
 the instant creep ``EARLIER_S`` earlier, so it settles just after the update and follows the meter's clock as
-it drifts, with one early poll now and then (about one in ``LATER_S / EARLIER_S``). The average rate stays
-one poll per ``interval_s``.
+it drifts, with one early poll now and then (about one in ``LATER_S / EARLIER_S``). Until the first early
+poll the instant creeps ``SEEK_S`` at a time, so it finds the update within 20 polls wherever it started.
+The average rate stays one poll per ``interval_s``.
 
 A meter whose values never repeat (it measures at each request) makes the instant creep through the whole
 period, which costs nothing; a frozen meter pushes it later each poll, which only slows the polls a little.
@@ -18,13 +19,14 @@ from smartsofar.meter.base import MeterSample
 
 LATER_S = 0.1  # after an early poll
 EARLIER_S = 0.01  # after a good one
+SEEK_S = 0.05  # after a good one, until the update has been found
 
 
 class PollPhase:
     """The next poll instant for one meter polled every ``interval_s`` on average."""
 
     def __init__(self) -> None:
-        self.early_polls = 0  # polls that brought the values of the one before
+        self.early_polls = 0  # polls that brought the values of the one before (the first one: the update found)
         self.polls = 0
         self._previous: MeterSample | None = None
 
@@ -40,4 +42,5 @@ class PollPhase:
         if sample.same_values(previous):
             self.early_polls += 1
             return interval_s + min(LATER_S, interval_s / 4)
-        return interval_s - min(EARLIER_S, interval_s / 40)
+        creep = EARLIER_S if self.early_polls else SEEK_S
+        return interval_s - min(creep, interval_s / 20)

@@ -26,7 +26,8 @@ def run(update_offset_s: float, start_s: float, polls: int = 400, period_s: floa
         starts.append(t)
         t += phase.after(sample, period_s)
     gaps = [b - a for a, b in itertools.pairwise(starts[-101:])]
-    return sum(ages[-100:]) / 100, phase.early_polls / phase.polls, sum(gaps) / len(gaps)
+    recent = ages[-100:]
+    return sum(recent) / len(recent), phase.early_polls / phase.polls, sum(gaps) / len(gaps)
 
 
 @pytest.mark.parametrize("offset", [0.05, 0.37, 0.93])
@@ -48,3 +49,9 @@ def test_a_frozen_meter_only_slows_the_polls_a_little() -> None:
     frozen = MeterSample(5.0, 5.0, (PhaseSample(5.0),), 0.0)
     waits = [phase.after(frozen, 1.0) for _ in range(10)]
     assert all(w <= 1.1 for w in waits)
+
+
+def test_the_update_is_found_within_half_a_minute_wherever_the_polls_start() -> None:
+    for start in (0.0, 0.3, 0.6, 0.9):
+        age, _, _ = run(update_offset_s=0.95, start_s=start, polls=30)  # up to 0.95 s late at first
+        assert age < 0.45, f"starting at {start}: still {age:.2f} s old on average over 30 polls"
