@@ -121,15 +121,39 @@ class DetectingMeter:
 
     def __init__(self, url: str, **kwargs: Any) -> None:
         self.url = url
-        self.model = f"meter at {url}"
+        self._model = f"meter at {url}"
         self._kwargs = kwargs
         self._inner: Meter | None = None
+
+    @property
+    def model(self) -> str:
+        """The detected meter's model (and how it is read), once known."""
+        return self._inner.model if self._inner is not None else self._model
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self._model = value
+
+    @property
+    def pushes(self) -> bool:
+        """Whether the detected meter is read from its push (the poller paces itself by it)."""
+        return bool(getattr(self._inner, "pushes", False))
+
+    @property
+    def wait_s(self) -> float:
+        """How long a pushed meter's read waits for a message."""
+        return float(getattr(self._inner, "wait_s", self._kwargs.get("wait_s", 5.0)))
+
+    @wait_s.setter
+    def wait_s(self, value: float) -> None:
+        self._kwargs["wait_s"] = value
+        if self._inner is not None and hasattr(self._inner, "wait_s"):
+            self._inner.wait_s = value
 
     async def read(self) -> MeterSample:
         """Detect on the first successful contact, then read."""
         if self._inner is None:
             self._inner = await open_meter(self.url, **self._kwargs)
-            self.model = self._inner.model
         return await self._inner.read()
 
     async def aclose(self) -> None:

@@ -31,6 +31,15 @@ class PushThenPoll:
         self.model = push.model  # what is read, and how
         self._retry_push_at = 0.0
 
+    @property
+    def wait_s(self) -> float:
+        """How long the push's read waits for a message."""
+        return self.push.wait_s
+
+    @wait_s.setter
+    def wait_s(self, value: float) -> None:
+        self.push.wait_s = value
+
     async def read(self) -> MeterSample:
         """The next pushed sample, or a polled one when the push does not work."""
         if self.pushes or self.clock() >= self._retry_push_at:

@@ -47,6 +47,7 @@ class MeterPoller:
             raise InvalidInputError("meter interval, stale limit and frozen limit must be positive")
         self.meter = meter
         self.interval_s = interval_s
+        self._stale_after_s = stale_after_s
         self.stale_after_s = stale_after_s
         self.frozen_after_s = frozen_after_s
         self.clock = clock
@@ -60,6 +61,17 @@ class MeterPoller:
         self.window = SecondWindow()
         self._run_start: MeterSample | None = None
         self._battery_min = self._battery_max = 0.0
+
+    @property
+    def stale_after_s(self) -> float:
+        """A sample older than this is never used; a pushing meter silent this long is unavailable."""
+        return self._stale_after_s
+
+    @stale_after_s.setter
+    def stale_after_s(self, value: float) -> None:
+        self._stale_after_s = value
+        if hasattr(self.meter, "wait_s"):  # a pushing meter: its read waits as long as a sample stays fresh
+            self.meter.wait_s = value
 
     def fresh(self, now: float | None = None) -> MeterSample | None:
         """The latest sample if it may be used for control now, else None."""

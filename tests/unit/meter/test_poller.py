@@ -7,9 +7,12 @@ from collections.abc import Sequence
 
 import pytest
 
+from smartsofar.config import parse_meter
 from smartsofar.errors import MeterAuthError, MeterError, MeterUnavailableError
 from smartsofar.meter.base import MeterSample, PhaseSample
 from smartsofar.meter.poller import MeterPoller, MeterState
+from smartsofar.meter.push import PushMeter
+from smartsofar.meter.sources import open_meter_source
 
 
 class ScriptedMeter:
@@ -120,3 +123,12 @@ async def test_a_jump_between_fast_samples_reaches_the_control_at_once() -> None
         await poller.poll_once()
         handed.append(None if poller.latest is None else poller.latest.power_w)
     assert handed == [100.0, 100.0, 2100.0, 2100.0]  # the kettle at 0.4 s, not at the window's end
+
+
+async def test_a_changed_stale_limit_reaches_a_pushing_meter_s_wait() -> None:
+    meter = await open_meter_source(parse_meter({"url": "mqtt://127.0.0.1:1/grid", "stale_after_s": 5}))
+    assert isinstance(meter, PushMeter)
+    poller = MeterPoller(meter, stale_after_s=5.0)
+    poller.stale_after_s = 15.0  # a slower meter, set live from the settings page
+    assert meter.wait_s == 15.0
+    await meter.aclose()
