@@ -3,14 +3,16 @@
 A meter polled once a second that updates once a second hands over a value that is as old as the time
 between its update and the poll: anything from nothing to a whole second, fixed by chance at start-up. So
 the poll instant is steered instead. A poll that brings exactly the values of the one before came too early
-(the meter had not updated yet): the next polls move ``LATER_S`` later. A poll that brings new values lets
+(the meter had not updated yet): the next poll follows ``LATER_S`` later, and the ones after it keep that
+delay. A poll that brings new values lets
 the instant creep ``EARLIER_S`` earlier, so it settles just after the update and follows the meter's clock as
 it drifts, with one early poll now and then (about one in ``LATER_S / EARLIER_S``). Until the first early
 poll the instant creeps ``SEEK_S`` at a time, so it finds the update within 20 polls wherever it started.
 The average rate stays one poll per ``interval_s``.
 
-A meter whose values never repeat (it measures at each request) makes the instant creep through the whole
-period, which costs nothing; a frozen meter pushes it later each poll, which only slows the polls a little.
+The early poll's quick follow-up costs one request in about twenty. A meter whose values never repeat (it
+measures at each request) makes the instant creep through the whole period, which costs nothing; a frozen
+meter gets no quick follow-ups after the first, only polls a little further apart.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from smartsofar.meter.base import MeterSample
 
 LATER_S = 0.1  # after an early poll
-EARLIER_S = 0.01  # after a good one
+EARLIER_S = 0.005  # after a good one
 SEEK_S = 0.05  # after a good one, until the update has been found
 
 
@@ -29,6 +31,7 @@ class PollPhase:
         self.early_polls = 0  # polls that brought the values of the one before (the first one: the update found)
         self.polls = 0
         self._previous: MeterSample | None = None
+        self._was_early = False
 
     def after(self, sample: MeterSample | None, interval_s: float) -> float:
         """Seconds from this poll's start to the next, given what it brought (None: it failed)."""
@@ -41,6 +44,9 @@ class PollPhase:
             return interval_s
         if sample.same_values(previous):
             self.early_polls += 1
-            return interval_s + min(LATER_S, interval_s / 4)
+            later = min(LATER_S, interval_s / 4)
+            quick, self._was_early = not self._was_early, True
+            return later if quick else interval_s + later  # once at once; a frozen meter is not hammered
+        self._was_early = False
         creep = EARLIER_S if self.early_polls else SEEK_S
         return interval_s - min(creep, interval_s / 20)
