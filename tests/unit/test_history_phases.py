@@ -17,13 +17,13 @@ CREATE TABLE site_5min (ts INTEGER PRIMARY KEY, grid_w REAL, battery_w REAL, soc
 
 def test_the_grid_per_phase_is_kept_and_read_back(tmp_path: Path) -> None:
     history = History(tmp_path / "history.db")
-    now = int(time.time()) // 10 * 10
-    history.write([SiteRow(now - 20, -300.0, 0.0, 50.0, -300.0, 0.0, -900.0, 250.0, 350.0),
-                   SiteRow(now - 10, 40.0, 0.0, 50.0, 40.0, 0.0)], [], {})
-    series = history.series(now - 60, now)
+    bucket = int(time.time()) // 300 * 300 - 300  # the last whole 5 minutes: both rows fold into one mean
+    history.write([SiteRow(bucket + 10, -300.0, 0.0, 50.0, -300.0, 0.0, -900.0, 250.0, 350.0),
+                   SiteRow(bucket + 20, 40.0, 0.0, 50.0, 40.0, 0.0)], [], {})
+    series = history.series(bucket, bucket + 60)
     assert series["grid_a_w"] == [-900.0, None] and series["grid_c_w"] == [350.0, None]
-    history.maintain(now + 600)  # folded into 5 min means: the phases too
-    coarse = history.series(now - 3600 * 24 * 30, now + 600, resolution_s=300)
+    history.maintain(bucket + 900)  # folded into 5 min means: the phases too
+    coarse = history.series(bucket - 3600 * 24 * 30, bucket + 300, resolution_s=300)
     assert coarse["grid_b_w"] == [250.0]
     history.close()
 
