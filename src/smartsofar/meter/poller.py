@@ -2,7 +2,9 @@
 
 A polled meter is read every ``interval_s`` on average, each poll steered to just after the meter's own
 update (``meter.poll_phase``); a pushing meter is read back to back, each read waiting for its next message.
-Samples that come faster than once a second are averaged into one a second (``meter.window``).
+Samples that come faster than once a second are averaged into one a second (``meter.window``); a sample that
+repeats the one before exactly (an early poll: the meter had not measured again) is handed on as it is and
+left out of that averaging, so the poll that follows it up is not held back.
 
 A sample older than ``stale_after_s`` is never handed to the controller. Failures are logged once per
 change of state (ok -> unavailable -> ok), not every second. A frozen meter (exactly the same values for
@@ -59,6 +61,7 @@ class MeterPoller:
         self.on_poll: Callable[[], None] | None = None  # told after every poll, good or bad
         self.phase = PollPhase()
         self.window = SecondWindow()
+        self._previous: MeterSample | None = None  # the last sample read, repeat or not
         self._run_start: MeterSample | None = None
         self._battery_min = self._battery_max = 0.0
 
@@ -98,9 +101,12 @@ class MeterPoller:
                      else MeterState.BAD_REPLY)
             self._set_state(state, str(exc))
             self.window.reset()
+            self._previous = None
             self._told()
             return None
-        merged = self.window.add(sample)
+        previous, self._previous = self._previous, sample
+        repeat = previous is not None and sample.same_values(previous)
+        merged = sample if repeat else self.window.add(sample)
         if merged is None:
             return sample  # within a second of the last one: it is averaged into the next
         self.latest = merged

@@ -132,3 +132,12 @@ async def test_a_changed_stale_limit_reaches_a_pushing_meter_s_wait() -> None:
     poller.stale_after_s = 15.0  # a slower meter, set live from the settings page
     assert meter.wait_s == 15.0
     await meter.aclose()
+
+
+async def test_the_poll_after_an_early_one_is_handed_on_at_once() -> None:
+    now = [0.0]
+    poller = MeterPoller(ScriptedMeter(now, [300.0, 300.0, 340.0]), clock=lambda: now[0])
+    for at in (0.0, 0.98, 1.08):  # the second poll came before the meter's update: the same values again
+        now[0] = at
+        await poller.poll_once()
+    assert poller.latest is not None and poller.latest.power_w == 340.0 and poller.latest.taken_at == 1.08
