@@ -18,7 +18,8 @@ from smartsofar.modes import Mode
 from smartsofar.mqtt.bridge import MqttBridge
 from smartsofar.tasks import cancel_and_wait
 from tests.live_service import eventually
-from tests.mqtt_broker import MOSQUITTO, Broker, Listener, make_certificates, retained
+from tests.mqtt.conftest import TlsBroker
+from tests.mqtt_broker import MOSQUITTO, Broker, Listener, retained
 from tests.web.stub import SITE, StubEngine
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed "
@@ -217,19 +218,12 @@ async def test_removed_units_lose_their_entities_and_a_stop_says_offline(broker:
 
 # paho leaves the socket of a failed TLS handshake to the garbage collector (it is closed, with a warning).
 @pytest.mark.filterwarnings("ignore:Exception ignored in.*ssl.SSLSocket:pytest.PytestUnraisableExceptionWarning")
-async def test_mqtts_checks_the_broker_certificate(tmp_path: Path) -> None:
-    ca, cert, key = make_certificates(tmp_path)
-    other_ca, _, _ = make_certificates(tmp_path, "other")
-    broker = Broker(tmp_path, tls=(cert, key))
-    broker.start()
-    try:
-        url = f"mqtts://127.0.0.1:{broker.tls_port}"
-        async with Listener(broker.port) as heard, bridged(url, tls_ca_file=str(ca)) as site:
-            await heard.wait_for("smartsofar/status", lambda p: p == "online")
-            assert site.bridge.status()["connected"]
-        async with bridged(url, tls_ca_file=str(other_ca)) as site:
-            status = site.bridge.status
-            assert await eventually(lambda: status()["last_error"] is not None)
-            assert not status()["connected"] and "certificate" in status()["last_error"].lower()
-    finally:
-        broker.stop()
+async def test_mqtts_checks_the_broker_certificate(tls_broker: TlsBroker) -> None:
+    url = f"mqtts://127.0.0.1:{tls_broker.broker.tls_port}"
+    async with Listener(tls_broker.broker.port) as heard, bridged(url, tls_ca_file=str(tls_broker.ca)) as site:
+        await heard.wait_for("smartsofar/status", lambda p: p == "online")
+        assert site.bridge.status()["connected"]
+    async with bridged(url, tls_ca_file=str(tls_broker.other_ca)) as site:
+        status = site.bridge.status
+        assert await eventually(lambda: status()["last_error"] is not None)
+        assert not status()["connected"] and "certificate" in status()["last_error"].lower()

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,19 +21,12 @@ from smartsofar.sim.meter_server import SimMeter
 from smartsofar.sim.mqtt_meter import SIM_MQTT_QUERY, publish_meter
 from smartsofar.sim.plant import Plant
 from tests.conftest import start_gateway
-from tests.mqtt_broker import MOSQUITTO, Broker, Listener, free_port, make_certificates
+from tests.live_service import eventually
+from tests.mqtt.conftest import TlsBroker
+from tests.mqtt_broker import MOSQUITTO, Broker, Listener, free_port
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed "
                                 "(scripts/install --dev installs it)")
-
-
-async def wait_for(check: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        await asyncio.sleep(0.1)
-    return False
 
 
 @pytest.mark.slow
@@ -54,14 +45,14 @@ async def test_a_meter_publishing_at_1_hz_drives_the_engine_and_its_silence_stop
     try:
         async with server:
             await engine.runner.start()
-            assert await wait_for(lambda: abs(plant.advance()) < 40, timeout_s=20)
+            assert await eventually(lambda: abs(plant.advance()) < 40, 20)
             assert sum(u.power_w for u in plant.units.values()) < -1200  # the batteries cover the house
             snapshot = engine.site.snapshots.latest
             assert snapshot is not None and snapshot.meter is not None and snapshot.meter.sample is not None
             assert len(snapshot.meter.sample.phases) == 3 and snapshot.meter.sample.import_wh is not None
 
             meter.faults.outage = True  # the publisher goes quiet
-            assert await wait_for(lambda: all(u.power_w == 0 for u in plant.units.values()), timeout_s=12)
+            assert await eventually(lambda: all(u.power_w == 0 for u in plant.units.values()), 12)
             assert engine.poller is not None and engine.poller.state is MeterState.UNAVAILABLE
             assert "no message" in (engine.poller.last_error or "")
     finally:
@@ -113,29 +104,22 @@ async def test_a_broker_that_is_not_there_is_reported_unavailable() -> None:
 
 # paho leaves the socket of a failed TLS handshake to the garbage collector (it is closed, with a warning).
 @pytest.mark.filterwarnings("ignore:Exception ignored in.*ssl.SSLSocket:pytest.PytestUnraisableExceptionWarning")
-async def test_an_mqtts_broker_is_read_with_its_ca_and_refused_with_another(tmp_path: Path) -> None:
-    ca, cert, key = make_certificates(tmp_path)
-    other_ca, _, _ = make_certificates(tmp_path, "other")
-    broker = Broker(tmp_path, tls=(cert, key))
-    broker.start()
+async def test_an_mqtts_broker_is_read_with_its_ca_and_refused_with_another(tls_broker: TlsBroker) -> None:
+    url = f"mqtts://127.0.0.1:{tls_broker.broker.tls_port}/grid"
+    trusted = await open_meter_source(parse_meter({"url": f"{url}?ca={tls_broker.ca}"}))
+    stranger = await open_meter_source(parse_meter({"url": url, "tls_ca_file": str(tls_broker.other_ca),
+                                                    "stale_after_s": 2}))
     try:
-        url = f"mqtts://127.0.0.1:{broker.tls_port}/grid"
-        trusted = await open_meter_source(parse_meter({"url": f"{url}?ca={ca}"}))
-        stranger = await open_meter_source(parse_meter({"url": url, "tls_ca_file": str(other_ca),
-                                                        "stale_after_s": 2}))
-        try:
-            first = asyncio.create_task(trusted.read())
-            async with Listener(broker.port) as publisher:
-                for _ in range(10):
-                    await asyncio.sleep(0.3)
-                    await publisher.publish("grid", "-640")
-                    if first.done():
-                        break
-            assert (await asyncio.wait_for(first, 5)).power_w == -640
-            with pytest.raises(MeterUnavailableError):  # the certificate is not the one it trusts
-                await stranger.read()
-        finally:
-            await trusted.aclose()
-            await stranger.aclose()
+        first = asyncio.create_task(trusted.read())
+        async with Listener(tls_broker.broker.port) as publisher:
+            for _ in range(10):
+                await asyncio.sleep(0.3)
+                await publisher.publish("grid", "-640")
+                if first.done():
+                    break
+        assert (await asyncio.wait_for(first, 5)).power_w == -640
+        with pytest.raises(MeterUnavailableError):  # the certificate is not the one it trusts
+            await stranger.read()
     finally:
-        broker.stop()
+        await trusted.aclose()
+        await stranger.aclose()

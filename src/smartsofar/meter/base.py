@@ -6,6 +6,7 @@ Grid power is **import positive** everywhere here. A meter installed reversed is
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,3 +141,14 @@ def as_number(value: Any, what: str) -> float:
     if not math.isfinite(value):
         raise MeterReplyError(f"{what} is not a finite number: {value!r}")
     return float(value)
+
+
+def json_object(raw: str | bytes, sender: str) -> dict[str, Any]:
+    """A JSON object from a message; MeterReplyError naming the ``sender`` if it is not one."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise MeterReplyError(f"{sender} sent something that is not JSON") from None
+    if not isinstance(body, dict):
+        raise MeterReplyError(f"{sender} sent something that is not a JSON object")
+    return body

@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from smartsofar.config_meters import HomeAssistantMeterConfig
 from smartsofar.errors import MeterAuthError, MeterReplyError, MeterUnavailableError
-from smartsofar.meter.base import Meter, MeterOptions, MeterSample, as_number
+from smartsofar.meter.base import Meter, MeterOptions, MeterSample, as_number, json_object
 from smartsofar.meter.push import PushMeter, plausible_power
 from smartsofar.meter.registry import register
 
@@ -73,13 +73,7 @@ class HomeAssistantMeter(PushMeter):
 
     @staticmethod
     def _message(raw: str | bytes) -> dict[str, Any]:
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise MeterReplyError("Home Assistant sent something that is not JSON") from None
-        if not isinstance(body, dict):
-            raise MeterReplyError("Home Assistant sent something that is not a JSON object")
-        return body
+        return json_object(raw, "Home Assistant")
 
     async def _handle(self, raw: str | bytes, taken_at: float) -> None:
         try:

@@ -30,7 +30,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from smartsofar.errors import MeterAuthError, MeterReplyError, MeterUnavailableError
-from smartsofar.meter.base import MeterOptions, MeterSample, PhaseSample, number
+from smartsofar.meter.base import MeterOptions, MeterSample, PhaseSample, json_object, number
 from smartsofar.meter.push import PushMeter
 from smartsofar.meter.shelly_gen2 import decode_em, decode_em1
 
@@ -110,13 +110,7 @@ class ShellyPushMeter(PushMeter):
 
     @staticmethod
     def _frame(raw: str | bytes) -> dict[str, Any]:
-        try:
-            frame = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise MeterReplyError("the meter sent a frame that is not JSON") from None
-        if not isinstance(frame, dict):
-            raise MeterReplyError("the meter sent a frame that is not a JSON object")
-        return frame
+        return json_object(raw, "the meter")
 
     async def _call(self, ws: ClientConnection, method: str, index: int) -> dict[str, Any]:
         """One RPC call's result (answering an authentication challenge once)."""

@@ -47,10 +47,7 @@ class SimHomeAssistant:
         await ws.send(json.dumps({"id": sub_id, "type": "event", "event": {"a": {self.entity_id: {
             "s": last, "a": attributes, "c": "01JD0000000000000000000000", "lc": time.time(), "lu": time.time()}}}}))
         while True:
-            if self.meter.update_period_s > 0:
-                await self.meter.updated.wait()
-            else:
-                await asyncio.sleep(self.interval_s)
+            await self.meter.next_update(self.interval_s)
             if self.meter.faults.outage:
                 continue
             state = self.state()

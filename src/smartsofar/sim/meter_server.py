@@ -77,6 +77,14 @@ class SimMeter:
             return self.state.last
         return self._measure()
 
+    async def next_update(self, interval_s: float) -> None:
+        """Wait for the next measurement (with ``update_period_s`` set), else ``interval_s``: when a pushing
+        front end sends."""
+        if self.update_period_s > 0:
+            await self.updated.wait()
+        else:
+            await asyncio.sleep(interval_s)
+
     async def run_updates(self) -> None:
         """Measure every ``update_period_s``, on the period's instants, as a real meter's window closes."""
         if self.update_period_s <= 0:

@@ -8,7 +8,6 @@ otherwise every ``interval_s``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import aiomqtt
@@ -31,9 +30,6 @@ async def publish_meter(meter: SimMeter, host: str, port: int, topic: str, inter
     """Publish until cancelled (an outage fault publishes nothing; a frozen one repeats itself)."""
     async with aiomqtt.Client(host, port) as client:
         while True:
-            if meter.update_period_s > 0:
-                await meter.updated.wait()
-            else:
-                await asyncio.sleep(interval_s)
+            await meter.next_update(interval_s)
             if not meter.faults.outage:
                 await client.publish(topic, message(meter))

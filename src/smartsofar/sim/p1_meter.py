@@ -55,17 +55,10 @@ def telegram(meter: SimMeter, wall_time: float | None = None) -> bytes:
     return with_crc("\r\n".join(lines) + "\r\n!")
 
 
-async def _next(meter: SimMeter, interval_s: float) -> None:
-    if meter.update_period_s > 0:
-        await meter.updated.wait()
-    else:
-        await asyncio.sleep(interval_s)
-
-
 async def write_p1(meter: SimMeter, fd: int, interval_s: float = 1.0) -> None:
     """Write a telegram every ``interval_s`` to ``fd`` until cancelled (nothing during an outage fault)."""
     while True:
-        await _next(meter, interval_s)
+        await meter.next_update(interval_s)
         if not meter.faults.outage:
             os.write(fd, telegram(meter))
 
@@ -76,7 +69,7 @@ async def serve_p1(meter: SimMeter, host: str = "127.0.0.1", port: int = 0,
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                await _next(meter, interval_s)
+                await meter.next_update(interval_s)
                 if not meter.faults.outage:
                     writer.write(telegram(meter))
                     await writer.drain()

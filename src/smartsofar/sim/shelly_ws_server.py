@@ -29,8 +29,8 @@ class _Faults(Protocol):
 class SimMeter(Protocol):
     """What the channel needs of the simulated meter (``meter_server.SimMeter``)."""
 
-    update_period_s: float
-    updated: asyncio.Event
+    async def next_update(self, interval_s: float) -> None:
+        """Wait for the next measurement."""
 
     @property
     def faults(self) -> _Faults:
@@ -89,10 +89,7 @@ class _RpcChannel:
     async def notify(self) -> None:
         last: dict[str, dict[str, Any]] = {}
         while True:
-            if self.meter.update_period_s > 0:
-                await self.meter.updated.wait()
-            else:
-                await asyncio.sleep(self.notify_every_s)
+            await self.meter.next_update(self.notify_every_s)
             if self.client is None or self.meter.faults.outage:
                 continue
             params: dict[str, Any] = {"ts": round(time.time(), 2)}

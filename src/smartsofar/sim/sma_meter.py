@@ -56,10 +56,7 @@ async def send_speedwire(meter: SimMeter, group: str, port: int, serial: int = 3
         sock.setblocking(False)
         loop = asyncio.get_running_loop()
         while True:
-            if meter.update_period_s > 0:
-                await meter.updated.wait()
-            else:
-                await asyncio.sleep(interval_s)
+            await meter.next_update(interval_s)
             if not meter.faults.outage:
                 await loop.sock_sendto(sock, encode_datagram(meter, serial, int(loop.time() * 1000)), (group, port))
     finally:
