@@ -82,6 +82,7 @@ class InverterBus:
         self.latency_s = latency_s
         self.applied: list[AppliedCommand] = []
         self.requests_seen = 0
+        self.on_request: Callable[[ModbusPDU, float], None] | None = None  # told of each request (benchmarks)
         self._rng = random.Random(self.faults.seed)
         decoder = DecodePDU(True)
         add_pdus(decoder, SOFAR_PDUS)
@@ -108,6 +109,8 @@ class InverterBus:
     async def _answer(self, request: ModbusPDU, write: Write) -> None:
         self.requests_seen += 1
         now = self.plant.now()
+        if self.on_request is not None:
+            self.on_request(request, now)
         if request.dev_id == BROADCAST_ID:
             for unit_id in self.plant.units:
                 if unit_id not in self.faults.offline_units:

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,6 +70,7 @@ class SimMeter:
         self.update_period_s = update_period_s  # 0: measured at each request; else held between updates
         self.measured_at: float | None = None  # plant time of the values served now
         self.updated = asyncio.Event()  # set at every update (run_updates), for the pushing front ends
+        self.on_measure: Callable[[float], None] | None = None  # told the time of each measurement (benchmarks)
         self._rng = random.Random(seed)
 
     def phases(self) -> list[_Phase]:
@@ -110,6 +112,8 @@ class SimMeter:
         self._integrate(now, phases)
         self.state.last = phases
         self.measured_at = now
+        if self.on_measure is not None:
+            self.on_measure(now)
         return phases
 
     def _integrate(self, now: float, phases: list[_Phase]) -> None:
