@@ -64,6 +64,15 @@ class Latest:
         return self._seq, item
 
 
+def _bare(error: MeterError) -> MeterError:
+    """The error without its traceback and context: kept until the next message, it must not keep the dead
+    connection's frames (and their sockets) alive."""
+    error.__traceback__ = None
+    error.__context__ = None
+    error.__cause__ = None
+    return error
+
+
 class PushMeter:
     """The common part of every pushing meter: the receiving task, reconnects, and ``read()``.
 
@@ -111,7 +120,7 @@ class PushMeter:
                 await self.receive()
                 raise MeterUnavailableError("the connection closed")
             except MeterError as exc:
-                await self._latest.put(exc)
+                await self._latest.put(_bare(exc))
             except OSError as exc:
                 await self._latest.put(MeterUnavailableError(f"cannot connect ({exc.strerror or exc})"))
             if self.clock() - started > RECONNECT_MAX_S:
