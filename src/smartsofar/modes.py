@@ -7,6 +7,7 @@ raises ``InvalidInputError`` naming the field, so a bad value changes nothing. I
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -40,8 +41,17 @@ class Mode(StrEnum):
                                     f"got {text!r}") from None
 
 
+WATTS_TEXT = re.compile(r"-?[0-9]{1,9}(\.0+)?")  # ASCII only: "1500", "-800", "1500.0"
+
+
 def parse_watts(value: object, field: str) -> int:
-    """A whole number of watts from a user (int, float with no fraction, or text); InvalidInputError else."""
+    """A whole number of watts from a user; InvalidInputError naming ``field`` else.
+
+    A JSON number that is whole (1500, 1500.0), or text that is exactly an optional minus and ASCII digits,
+    with ``.0`` allowed after them (as Home Assistant's number entities send): the forms SmartSofar v1's
+    ``/update`` and MQTT took from its page and from Home Assistant. Nothing else: no spaces or newlines,
+    no plus sign, no ``1_500``, no ``1e3``, no digits of other scripts, no booleans.
+    """
     if isinstance(value, bool):
         raise InvalidInputError(f"{field} must be a number of watts, got {value!r}")
     if isinstance(value, int):
@@ -50,17 +60,13 @@ def parse_watts(value: object, field: str) -> int:
         if value.is_integer():
             return int(value)
         raise InvalidInputError(f"{field} must be a whole number of watts, got {value!r}")
-    text = str(value).strip()
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            number = float(text)
-        except ValueError:
-            raise InvalidInputError(f"{field} must be a number of watts, got {value!r}") from None
-        if number.is_integer():
-            return int(number)
-        raise InvalidInputError(f"{field} must be a whole number of watts, got {value!r}") from None
+    if isinstance(value, str) and WATTS_TEXT.fullmatch(value):
+        return int(value.split(".")[0])
+    shown = value if not isinstance(value, str) else value[:40]
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+\.[0-9]+", value):
+        raise InvalidInputError(f"{field} must be a whole number of watts, got {shown!r}")
+    raise InvalidInputError(f"{field} must be a whole number of watts (ASCII digits, an optional minus), "
+                            f"got {shown!r}")
 
 
 def parse_switch(value: object, field: str) -> bool:

@@ -108,6 +108,21 @@ async def test_settings_are_validated_saved_with_comments_and_handed_to_the_engi
     assert web.engine.config.control.deadband_w == 12
 
 
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/power", {"power_w": "1500"}), ("/api/v1/power", {"power_w": True}), ("/api/v1/power", {"power_w": 1.5}),
+    ("/api/v1/target", {"target_w": "20"}), ("/api/v1/permissions", {"allow_charge": "t"}),
+    ("/api/v1/permissions", {"allow_discharge": 1}),
+])
+async def test_numbers_and_switches_in_json_are_json_numbers_and_booleans(web: Web, path: str,
+                                                                          body: dict[str, object]) -> None:
+    await web.http.put("/api/v1/mode", json={"mode": "manual"})
+    before = web.engine.holder.mode
+    refused = await web.http.put(path, json=body)
+    assert refused.status_code == 422
+    assert web.engine.holder.mode == before  # nothing changed
+    assert (await web.http.put("/api/v1/power", json={"power_w": 1500.0})).json()["manual_power_w"] == 1500
+
+
 async def test_a_meter_url_of_another_kind_turns_the_section_into_that_kind(web: Web) -> None:
     url = "mqtt://meter:pw@127.0.0.1/tele/sml/SENSOR?path=SML.Power_curr"
     saved = await web.http.put("/api/v1/settings", json={"values": {"meter.url": url, "meter.invert": True}})

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from smartsofar import __version__
 from smartsofar.errors import InvalidInputError
@@ -62,6 +62,16 @@ write = APIRouter(prefix="/api/v1", dependencies=[Depends(may_write)])
 
 # --- request bodies ----------------------------------------------------------------------------------------
 
+def _json_number(value: Any) -> Any:
+    """Watts in a JSON body are a JSON number: not text ("1500"), not a boolean (true = 1 W)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number of watts")
+    return value
+
+
+JsonWatts = Annotated[int, BeforeValidator(_json_number)]
+
+
 class ModeBody(BaseModel):
     """``auto``, ``manual`` or ``standby`` (``1`` / ``0`` as in SmartSofar v1)."""
 
@@ -71,20 +81,20 @@ class ModeBody(BaseModel):
 class PowerBody(BaseModel):
     """Manual mode's total battery power: > 0 charge, < 0 discharge, 0 standby."""
 
-    power_w: int = Field(examples=[1500])
+    power_w: JsonWatts = Field(examples=[1500])
 
 
 class TargetBody(BaseModel):
     """Auto mode's grid target: > 0 import."""
 
-    target_w: int = Field(examples=[20])
+    target_w: JsonWatts = Field(examples=[20])
 
 
 class PermissionsBody(BaseModel):
     """Let auto mode charge and/or discharge."""
 
-    allow_charge: bool | None = None
-    allow_discharge: bool | None = None
+    allow_charge: StrictBool | None = None
+    allow_discharge: StrictBool | None = None
 
 
 class SettingsBody(BaseModel):

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smartsofar.errors import InvalidInputError
 from smartsofar.modes import Mode, ModeState, parse_switch, parse_watts
@@ -25,15 +27,25 @@ def test_unknown_modes_are_refused(text: str) -> None:
         Mode.parse(text)
 
 
-@pytest.mark.parametrize(("value", "watts"), [(1500, 1500), ("-800", -800), (" 0 ", 0), (250.0, 250), ("12.0", 12)])
+@pytest.mark.parametrize(("value", "watts"), [(1500, 1500), ("-800", -800), ("0", 0), (250.0, 250), ("12.0", 12)])
 def test_watts(value: object, watts: int) -> None:
     assert parse_watts(value, "power") == watts
 
 
-@pytest.mark.parametrize("value", ["abc", "12.5", 12.5, True, None, ""])
+@pytest.mark.parametrize("value", ["abc", "12.5", 12.5, True, None, "", " 0 ", "1500\n", "+1500", "1_500", "1e3",
+                                   "١٥٠٠", "𝟏𝟓𝟎𝟎", "0x10", "--5", "1500 W"])
 def test_bad_watts_name_the_field(value: object) -> None:
     with pytest.raises(InvalidInputError, match="power"):
         parse_watts(value, "power")
+
+
+@given(st.text(max_size=12))
+def test_any_text_taken_as_watts_is_plain_ascii_digits(text: str) -> None:
+    try:
+        watts = parse_watts(text, "power")
+    except InvalidInputError:
+        return
+    assert text.isascii() and text.split(".")[0].lstrip("-").isdigit() and int(text.split(".")[0]) == watts
 
 
 @pytest.mark.parametrize(("value", "on"), [("ON", True), ("off", False), ("1", True), ("false", False), (True, True)])
