@@ -1,15 +1,21 @@
 """Writing files so that a crash or a power cut leaves either the old content or the new, never a mix.
 
 The new content goes to a temporary file in the same directory, is flushed to disk, replaces the old file
-with one ``rename`` (atomic on POSIX), and the directory entry is flushed too.
+with one ``rename`` (atomic on POSIX), and the directory entry is flushed too. A kill during a write leaves
+that temporary file behind (``.NAME.XXXXXXXX.tmp``): ``remove_orphans`` clears them at the next start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
+import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+ORPHAN_AFTER_S = 60.0  # younger temporary files may be another process's write under way
 
 
 def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None:
@@ -34,6 +40,21 @@ def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None
             os.unlink(tmp_name)
         raise
     _fsync_dir(path.parent)
+
+
+def remove_orphans(path: Path, now: float | None = None) -> int:
+    """Delete the temporary files an interrupted ``atomic_write`` of ``path`` left; how many there were."""
+    now = time.time() if now is None else now
+    removed = 0
+    with contextlib.suppress(OSError):
+        for orphan in path.parent.glob(f".{path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if now - orphan.stat().st_mtime >= ORPHAN_AFTER_S:
+                    orphan.unlink()
+                    removed += 1
+    if removed:
+        log.info("removed %d unfinished write(s) of %s left by an interruption", removed, path.name)
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:

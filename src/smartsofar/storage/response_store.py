@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from smartsofar.engine.units import UnitRuntime
-from smartsofar.storage.atomic import atomic_write
+from smartsofar.storage.atomic import atomic_write, remove_orphans
 
 log = logging.getLogger(__name__)
 RESPONSES_FILE = "responses.json"
@@ -30,6 +30,7 @@ class ResponseStore:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / RESPONSES_FILE
         self._saved: dict[str, int] = {}
+        remove_orphans(self.path)
 
     def load(self, units: Sequence[UnitRuntime]) -> None:
         """Give each unit what it had learned before (nothing when there is no file)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from smartsofar.errors import InvalidInputError
 from smartsofar.modes import ModeState
-from smartsofar.storage.atomic import atomic_write
+from smartsofar.storage.atomic import atomic_write, remove_orphans
 
 log = logging.getLogger(__name__)
 STATE_FILE = "state.json"
@@ -23,6 +23,7 @@ class StateStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / STATE_FILE
+        remove_orphans(self.path)
 
     def load(self, first_start: ModeState) -> ModeState:
         """The saved state, or ``first_start`` when there is none (or it is unreadable)."""

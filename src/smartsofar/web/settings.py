@@ -29,7 +29,7 @@ from smartsofar.config_meters import METER_SOURCES, meter_type
 from smartsofar.engine.facade import applies_live
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.redact import keep_secret, redact_url
-from smartsofar.storage.atomic import atomic_write
+from smartsofar.storage.atomic import atomic_write, remove_orphans
 
 SECTIONS = ("control", "meter", "buses", "mqtt", "web", "storage")
 TITLES = {"control": "Control", "meter": "Grid meter", "buses": "Buses and units", "mqtt": "MQTT and Home Assistant",
@@ -140,7 +140,7 @@ class SettingsFile:
     def __init__(self, path: Path, effective: Config) -> None:
         self.path = path
         self.effective = effective  # what the service runs with (the file, plus any flags)
-
+        remove_orphans(path)  # a save killed half-way leaves its temporary file
     def _document(self) -> tomlkit.TOMLDocument:
         if self.path.exists():
             try:
