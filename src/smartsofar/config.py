@@ -192,6 +192,13 @@ class WebConfig(Section):
                                      "addresses, localhost and this machine's own names (e.g. battery.example.org, "
                                      "*.example.org); any other name is refused, against DNS rebinding")
 
+    @field_validator("host")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value != "" and not re.fullmatch(r"[A-Za-z0-9:.%_-]{1,253}|\[[0-9A-Fa-f:.%]+\]", value):
+            raise ValueError(f"{value[:60]!r} is not a host name or an address")
+        return value
+
     @field_validator("allowed_hosts")
     @classmethod
     def _host_names(cls, value: list[str]) -> list[str]:
@@ -238,6 +245,15 @@ class StorageConfig(Section):
     """Where SmartSofar keeps its state and history."""
 
     data_dir: Path = Field(default_factory=default_data_dir, description="State and history directory")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _a_path(cls, value: Path) -> Path:
+        text = str(value)
+        if "\x00" in text or any(ord(c) < 32 for c in text):
+            raise ValueError("has a control character in it (a NUL, a newline): not a directory name")
+        return value
+
     history_fine_days: int = Field(7, ge=1, le=365, description="Keep 10-second samples this many days")
     history_coarse_days: int = Field(730, ge=1, le=7300, description="Keep 5-minute samples this many days")
     history_flush_s: float = Field(60, ge=1, le=3600, description="Write history this often; a power cut loses "

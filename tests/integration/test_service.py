@@ -44,7 +44,10 @@ def args_for(*argv: str) -> argparse.Namespace:
     ('[meter]\nmodel = "pro3em"\n', "meter.url: missing"),
     ('[[buses]]\nurl = "tcp://127.0.0.1:5020"\n[[buses.units]]\nid = 136\n', "broadcast address"),
     ('[control\n', "not valid TOML"),
-], ids=["unknown key", "wrong type", "missing units", "missing meter url", "broadcast id", "broken TOML"])
+    ('[web]\nhost = "0.0.0.0\\n[web]"\n', "web.host: "),
+    ('[storage]\ndata_dir = "/var/lib/a\\u0000b"\n', "storage.data_dir: has a control character"),
+], ids=["unknown key", "wrong type", "missing units", "missing meter url", "broadcast id", "broken TOML",
+        "newline in the host", "NUL in the data directory"])
 async def test_config_check_names_the_key_and_the_problem(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "smartsofar.toml"
     path.write_text(text)

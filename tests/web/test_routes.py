@@ -123,6 +123,21 @@ async def test_numbers_and_switches_in_json_are_json_numbers_and_booleans(web: W
     assert (await web.http.put("/api/v1/power", json={"power_w": 1500.0})).json()["manual_power_w"] == 1500
 
 
+@pytest.mark.parametrize(("values", "words"), [
+    ({"control.allow_charge": "t"}, "control.allow_charge: must be true or false"),
+    ({"control.deadband_w": "5"}, "control.deadband_w: must be a number"),
+    ({"web.port": True}, "web.port: must be a whole number"),
+    ({"storage.data_dir": "/var/lib/smart\x00sofar"}, "storage.data_dir: has a control character"),
+    ({"web.host": "0.0.0.0\n[web]"}, "web.host: '0.0.0.0\\n[web]' is not a host name"),
+])
+async def test_a_setting_of_the_wrong_kind_is_refused_and_nothing_is_written(
+        web: Web, values: dict[str, object], words: str) -> None:
+    before = web.config_path.read_bytes()
+    refused = await web.http.put("/api/v1/settings", json={"values": values})
+    assert refused.status_code == 422 and words in refused.json()["detail"]
+    assert web.config_path.read_bytes() == before and web.engine.reconfigured == []
+
+
 async def test_a_meter_url_of_another_kind_turns_the_section_into_that_kind(web: Web) -> None:
     url = "mqtt://meter:pw@127.0.0.1/tele/sml/SENSOR?path=SML.Power_curr"
     saved = await web.http.put("/api/v1/settings", json={"values": {"meter.url": url, "meter.invert": True}})

@@ -168,6 +168,7 @@ class SettingsFile:
         bad = [k for k in changes if k.split(".")[0] not in SECTIONS or (k in HIDDEN_KEYS and not hidden_ok)]
         if bad:
             raise InvalidInputError(f"unknown setting(s): {', '.join(sorted(bad))}")
+        _check_kinds(changes, self.effective)
         document = self._document()
         current = self.effective.model_dump(mode="json")
         for key, value in changes.items():
@@ -186,6 +187,30 @@ class SettingsFile:
         atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
         self.effective = config
         return SaveResult(config, self.path, tuple(changes))
+
+
+_KIND_WORDS = {"bool": "true or false", "int": "a whole number", "number": "a number", "text": "text",
+               "choice": "one of the choices", "secret": "text"}
+
+
+def _kind_ok(kind: str, value: Any) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _check_kinds(changes: dict[str, Any], config: Config) -> None:
+    """Each value of the JSON type its setting has (true, not "t"; 5, not "5"); InvalidInputError naming them."""
+    kinds = {f["key"]: f["kind"] for group in catalogue(config) for f in group["fields"]}
+    bad = [f"{key}: must be {_KIND_WORDS.get(kinds[key], kinds[key])}, got {str(value)[:40]!r}"
+           for key, value in changes.items()
+           if key in kinds and value is not None and not _kind_ok(kinds[key], value)]
+    if bad:
+        raise InvalidInputError("; ".join(bad))
 
 
 def _fit_meter_to_its_url(document: tomlkit.TOMLDocument, old_type: str) -> None:
