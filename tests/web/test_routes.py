@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import tomlkit
 
 from smartsofar.engine.snapshot import Event
 from smartsofar.logbuffer import LogBuffer
@@ -136,6 +137,18 @@ async def test_a_setting_of_the_wrong_kind_is_refused_and_nothing_is_written(
     refused = await web.http.put("/api/v1/settings", json={"values": values})
     assert refused.status_code == 422 and words in refused.json()["detail"]
     assert web.config_path.read_bytes() == before and web.engine.reconfigured == []
+
+
+@pytest.mark.parametrize("values", [{"web": None}, {"web": {}}, {"web": {"password_hash": None}},
+                                    {"web.password_hash": ""}, {"": 1}, {"web.": None}])
+async def test_a_secret_cannot_be_removed_through_a_whole_table(web: Web, values: dict[str, object]) -> None:
+    document = tomlkit.parse(web.config_path.read_text())
+    document["web"]["password_hash"] = "scrypt$kept"
+    web.config_path.write_text(tomlkit.dumps(document))
+    before = web.config_path.read_bytes()
+    refused = await web.http.put("/api/v1/settings", json={"values": values})
+    assert refused.status_code == 422, refused.text
+    assert web.config_path.read_bytes() == before
 
 
 async def test_a_meter_url_of_another_kind_turns_the_section_into_that_kind(web: Web) -> None:

@@ -165,7 +165,7 @@ class SettingsFile:
             isinstance(v, list) and any(isinstance(item, dict) for item in v))]
         if whole:
             raise InvalidInputError(f"give settings key by key, not whole tables: {', '.join(sorted(whole))}")
-        bad = [k for k in changes if k.split(".")[0] not in SECTIONS or (k in HIDDEN_KEYS and not hidden_ok)]
+        bad = [k for k in changes if not _a_setting(k) or (k in HIDDEN_KEYS and not hidden_ok)]
         if bad:
             raise InvalidInputError(f"unknown setting(s): {', '.join(sorted(bad))}")
         _check_kinds(changes, self.effective)
@@ -187,6 +187,13 @@ class SettingsFile:
         atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
         self.effective = config
         return SaveResult(config, self.path, tuple(changes))
+
+
+def _a_setting(key: str) -> bool:
+    """A dotted key inside a section (``web.port``), never a section itself or an empty part (``web``, ``web.``):
+    removing a whole table would remove the secrets in it."""
+    parts = key.split(".")
+    return len(parts) >= 2 and parts[0] in SECTIONS and all(parts)
 
 
 _KIND_WORDS = {"bool": "true or false", "int": "a whole number", "number": "a number", "text": "text",
