@@ -10,6 +10,7 @@ Units and signs follow the rest of SmartSofar: grid W > 0 is import, battery W >
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -191,12 +192,25 @@ class WebConfig(Section):
     allowed_hosts: list[str] = Field(default_factory=list, description="Host names the page is reached by, besides "
                                      "addresses, localhost and this machine's own names (e.g. battery.example.org, "
                                      "*.example.org); any other name is refused, against DNS rebinding")
+    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses of reverse proxies in front of "
+                                       "the page whose X-Forwarded-For is believed (none: a client is the address "
+                                       "it connects from)")
 
     @field_validator("host")
     @classmethod
     def _address(cls, value: str) -> str:
         if value != "" and not re.fullmatch(r"[A-Za-z0-9:.%_-]{1,253}|\[[0-9A-Fa-f:.%]+\]", value):
             raise ValueError(f"{value[:60]!r} is not a host name or an address")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an address or a network (192.0.2.10, 10.0.0.0/8)") from None
         return value
 
     @field_validator("allowed_hosts")

@@ -81,7 +81,7 @@ class Service:
                                   demo=self.demo)
         if config.mqtt.url:
             await self._start_mqtt()
-        self.web = await start_http(create_app(self.context), web.host, web.port)
+        self.web = await start_http(create_app(self.context), web.host, web.port, web.trusted_proxies)
         if not auth.required and not _loopback(web.host):
             log.warning("the web page on %s is open to the whole network without a password; "
                         "set one with 'smartsofar passwd'", self.web.url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from smartsofar.web.auth import verify_password
+from smartsofar.web.auth import FAILURES_FORGOTTEN_S, AccessError, Auth, hash_password, verify_password
 from tests.web.stub import Web, web_client
 
 PASSWORD = "correct horse battery"
@@ -110,3 +111,50 @@ async def test_changing_the_password_needs_the_current_one(protected: Web) -> No
     assert changed.status_code == 200
     stored = protected.config_path.read_text().split('password_hash = "')[1].split('"')[0]
     assert verify_password("new password 1", stored) and not verify_password(PASSWORD, stored)
+
+
+async def test_a_password_change_ends_every_other_session(protected: Web) -> None:
+    owner = protected.http
+    csrf = {"X-CSRF-Token": await log_in(owner)}
+    transport = owner._transport  # a second browser on the same application
+    async with httpx.AsyncClient(transport=transport, base_url=str(owner.base_url)) as other:
+        other_csrf = {"X-CSRF-Token": await log_in(other)}
+        assert (await other.put("/api/v1/mode", json={"mode": "standby"}, headers=other_csrf)).status_code == 200
+        changed = await owner.put("/api/v1/password", headers=csrf,
+                                  json={"new_password": "new password 1", "current_password": PASSWORD})
+        assert changed.status_code == 200 and changed.json()["sessions_ended"] == 1
+        assert (await other.put("/api/v1/mode", json={"mode": "auto"}, headers=other_csrf)).status_code == 401
+    assert (await owner.put("/api/v1/mode", json={"mode": "auto"}, headers=csrf)).status_code == 200
+
+
+async def test_one_client_s_wrong_passwords_do_not_hold_up_another() -> None:
+    released = asyncio.Event()
+
+    async def slow(seconds: float) -> None:  # the attacker's wait, held open until the owner is in
+        await released.wait()
+
+    auth = Auth(hash_password(PASSWORD), None, True, pause=slow)
+    attacker = asyncio.create_task(auth.login("guess", "203.0.113.9"))
+    await asyncio.sleep(0.2)  # its check is done; it is waiting out its delay
+    assert not attacker.done()
+    await asyncio.wait_for(auth.login(PASSWORD, "192.0.2.5"), 5)  # the owner is not queued behind it
+    released.set()
+    with pytest.raises(AccessError):
+        await attacker
+
+
+async def test_a_client_s_failures_are_forgotten_after_a_quarter_of_an_hour() -> None:
+    now = [1_000_000.0]
+    pauses: list[float] = []
+
+    async def record(seconds: float) -> None:
+        pauses.append(seconds)
+
+    auth = Auth(hash_password(PASSWORD), None, True, pause=record, clock=lambda: now[0])
+    for _ in range(3):
+        with pytest.raises(AccessError):
+            await auth.login("guess", "203.0.113.9")
+    now[0] += FAILURES_FORGOTTEN_S + 1
+    with pytest.raises(AccessError):
+        await auth.login("guess", "203.0.113.9")
+    assert pauses == [0.5, 1.0, 2.0, 0.5]

@@ -5,8 +5,10 @@
 - Password set (``smartsofar passwd``, stored as a scrypt hash): changes need a session (login page,
   HttpOnly SameSite=Strict cookie, plus the session's CSRF token in ``X-CSRF-Token``) or the API token
   (``smartsofar token``; as ``Authorization: Bearer``, as a basic-auth password, or, for v1's ``/update``,
-  as ``?token=``). Reading without a login is a setting. Failed logins are checked one at a time and
-  each failure from the same address waits longer (up to 30 s).
+  as ``?token=``). Reading without a login is a setting. A client's failed logins are checked one at a
+  time and each of its failures waits longer (up to 30 s); other clients do not wait behind it, and a
+  client's failures are forgotten 15 minutes after its last. The scrypt checks run off the event loop.
+  Sessions last 30 days; a password change ends every session but the changer's.
 - Always: a change requested by another web site (``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is
   not this host) is refused, so a page elsewhere cannot drive the batteries through the user's browser.
 """
@@ -32,7 +34,9 @@ from smartsofar.errors import InvalidInputError
 COOKIE = "smartsofar_session"
 CSRF_HEADER = "x-csrf-token"
 SESSION_TTL_S = 30 * 86400
+MAX_SESSIONS = 200  # beyond this, the oldest go first
 MAX_DELAY_S = 30.0
+FAILURES_FORGOTTEN_S = 15 * 60
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -91,14 +95,16 @@ class Auth:
     """The rules above, for one running web server."""
 
     def __init__(self, password_hash: str | None, token_hash_: str | None, read_only_without_login: bool, *,
-                 pause: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
         self.password_hash = password_hash
         self.pause = pause  # how a refused login waits (tests record it instead)
+        self.clock = clock
         self.token_hash = token_hash_
         self.read_only_without_login = read_only_without_login
         self._sessions: dict[str, Session] = {}
-        self._failures: dict[str, int] = {}
-        self._login_lock = asyncio.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}  # client -> (failures, when the last was)
+        self._client_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def required(self) -> bool:
@@ -109,19 +115,51 @@ class Auth:
 
     async def login(self, password: str, client: str) -> tuple[str, Session]:
         """Check a password; a new session id and session, or AccessError after a growing delay."""
-        if not self.password_hash:
+        stored = self.password_hash
+        if not stored:
             raise AccessError(400, "no password is set; nothing to log in to")
-        async with self._login_lock:  # one attempt at a time, whoever asks
-            if verify_password(password, self.password_hash):
+        self._forget_old_failures()
+        lock = self._client_locks.setdefault(client, asyncio.Lock())
+        async with lock:  # one attempt at a time from this client; the others do not wait for it
+            now = self.clock()
+            count, last = self._failures.get(client, (0, now))
+            if now - last > FAILURES_FORGOTTEN_S:
+                count = 0
+            if await asyncio.to_thread(verify_password, password, stored):
                 self._failures.pop(client, None)
-                session_id = secrets.token_urlsafe(32)
-                session = Session(secrets.token_urlsafe(24), time.time() + SESSION_TTL_S)
-                self._sessions[session_id] = session
-                return session_id, session
-            failures = self._failures.get(client, 0) + 1
-            self._failures[client] = failures
-            await self.pause(min(MAX_DELAY_S, 0.5 * 2 ** (failures - 1)))
+                return self._new_session(now)
+            self._failures[client] = (count + 1, now)
+            await self.pause(min(MAX_DELAY_S, 0.5 * 2 ** count))
         raise AccessError(401, "wrong password")
+
+    def failed_logins(self) -> dict[str, int]:
+        """Clients with failed logins not yet forgotten, and how many each (diagnostics)."""
+        return {client: count for client, (count, _) in self._failures.items()}
+
+    def _forget_old_failures(self) -> None:
+        now = self.clock()
+        for client in [c for c, (_, last) in self._failures.items() if now - last > FAILURES_FORGOTTEN_S]:
+            del self._failures[client]
+        for client in [c for c, lock in self._client_locks.items() if c not in self._failures and not lock.locked()]:
+            del self._client_locks[client]
+
+    def _new_session(self, now: float) -> tuple[str, Session]:
+        for key in [k for k, s in self._sessions.items() if s.expires < now]:
+            del self._sessions[key]  # expired: purged
+        while len(self._sessions) >= MAX_SESSIONS:
+            del self._sessions[min(self._sessions, key=lambda k: self._sessions[k].expires)]
+        session_id = secrets.token_urlsafe(32)
+        session = Session(secrets.token_urlsafe(24), now + SESSION_TTL_S)
+        self._sessions[session_id] = session
+        return session_id, session
+
+    def end_other_sessions(self, request: Request) -> int:
+        """After a password change: every session but the request's ends; how many did."""
+        keep = request.cookies.get(COOKIE, "")
+        ended = [k for k in self._sessions if k != keep]
+        for key in ended:
+            del self._sessions[key]
+        return len(ended)
 
     def logout(self, request: Request) -> None:
         """Forget the request's session."""
@@ -132,7 +170,7 @@ class Auth:
         session = self._sessions.get(request.cookies.get(COOKIE, ""))
         if session is None:
             return None
-        if session.expires < time.time():
+        if session.expires < self.clock():
             self._sessions.pop(request.cookies.get(COOKIE, ""), None)
             return None
         return session

@@ -6,6 +6,7 @@ and take effect at once.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -59,16 +60,17 @@ async def post_logout(request: Request, response: Response, ctx: Ctx) -> dict[st
 
 
 @router.put("/password", summary="Set or change the web password", dependencies=[Depends(may_write)])
-async def put_password(body: PasswordBody, ctx: Ctx) -> dict[str, Any]:
+async def put_password(body: PasswordBody, request: Request, ctx: Ctx) -> dict[str, Any]:
     current = ctx.auth.password_hash
-    if current and not verify_password(body.current_password or "", current):
+    if current and not await asyncio.to_thread(verify_password, body.current_password or "", current):
         raise AccessError(403, "the current password is wrong")
     if ctx.settings is None:
         raise HTTPException(409, "this service has no configuration file to keep a password in")
-    hashed = hash_password(body.new_password)
+    hashed = await asyncio.to_thread(hash_password, body.new_password)
     ctx.settings.save({"web.password_hash": hashed}, hidden_ok=True)
     ctx.auth.password_hash = hashed
-    return {"password_set": True}
+    ended = ctx.auth.end_other_sessions(request)  # whoever knew the old password is logged out
+    return {"password_set": True, "sessions_ended": ended}
 
 
 @router.post("/token", summary="Create a new API token (shown once; replaces the old one)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -30,14 +31,17 @@ class RunningHttpServer:
         await self.task
 
 
-async def start_http(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningHttpServer:
-    """Bind, start serving, and return once uvicorn is accepting connections."""
+async def start_http(app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
+                     trusted_proxies: Sequence[str] = ()) -> RunningHttpServer:
+    """Bind, start serving, and return once uvicorn is accepting connections. ``X-Forwarded-For`` is believed
+    only from ``trusted_proxies`` (none by default: a client is the address it connects from)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1,
-                            access_log=False)
+                            access_log=False, proxy_headers=bool(trusted_proxies),
+                            forwarded_allow_ips=list(trusted_proxies) or None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
