@@ -3,7 +3,9 @@
 On a terminal each line carries a timestamp. Under systemd (``JOURNAL_STREAM`` set), each line starts with a
 syslog priority (``<4>``) instead, which journald turns into the record's level, and journald adds the time.
 ``LogBuffer`` keeps the last records and hands new ones to subscribers (the web's live log) without ever
-blocking the caller; records from other threads are handed over through the event loop.
+blocking the caller; records from other threads are handed over through the event loop. A line is cut at
+``MAX_MESSAGE_CHARS``, on stdout and in the buffer, and the buffer holds at most ``MAX_BUFFER_CHARS`` in all,
+so no input, however large, can make the log grow without bound.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from typing import Any
 from smartsofar.engine.hub import Topic
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_MESSAGE_CHARS = 2000
+MAX_BUFFER_CHARS = 2_000_000
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 _SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
@@ -41,9 +50,11 @@ class LogRecordView:
 class LogBuffer(logging.Handler):
     """The last ``capacity`` records, and a stream of new ones."""
 
-    def __init__(self, capacity: int = 2000) -> None:
+    def __init__(self, capacity: int = 2000, max_chars: int = MAX_BUFFER_CHARS) -> None:
         super().__init__(logging.DEBUG)
         self.records: deque[LogRecordView] = deque(maxlen=capacity)
+        self.max_chars = max_chars
+        self._chars = 0
         self.stream: Topic[LogRecordView] = Topic(maxsize=500)
         self._seq = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -64,8 +75,13 @@ class LogBuffer(logging.Handler):
             self.handleError(record)
             return
         self._seq += 1
-        view = LogRecordView(self._seq, record.created, record.levelname, record.name, message)
+        view = LogRecordView(self._seq, record.created, record.levelname, record.name, shorten(message))
+        if len(self.records) == self.records.maxlen:
+            self._chars -= len(self.records[0].message)
         self.records.append(view)
+        self._chars += len(view.message)
+        while self._chars > self.max_chars and len(self.records) > 1:
+            self._chars -= len(self.records.popleft().message)
         if self._loop is None or threading.get_ident() == self._loop_thread:
             self.stream.publish(view)
         elif not self._loop.is_closed():
@@ -80,7 +96,13 @@ class LogBuffer(logging.Handler):
         return chosen[-limit:]
 
 
-class _JournalFormatter(logging.Formatter):
+class _ShortFormatter(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = shorten(record.message)
+        return super().formatMessage(record)
+
+
+class _JournalFormatter(_ShortFormatter):
     def format(self, record: logging.LogRecord) -> str:
         return f"<{_SYSLOG_PRIORITY.get(record.levelno, 6)}>" + super().format(record)
 
@@ -94,7 +116,7 @@ def setup_logging(verbose: bool = False) -> None:
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_ShortFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("uvicorn.access", "httpx", "httpcore", "aiomqtt"):

@@ -146,7 +146,7 @@ async def test_events_are_published(live: Bridged, listener: Listener) -> None:
 
 
 @pytest.mark.parametrize(("topic", "payload", "message"), [
-    ("smartsofar/set/power", "lots", "power must be a number"),
+    ("smartsofar/set/power", "lots", "power must be a whole number of watts"),
     ("smartsofar/set/power", "500", "switch to manual"),
     ("smartsofar/set/mode", "turbo", "mode must be auto, manual or standby"),
     ("smartsofar/set/allow_charge", "maybe", "allow_charge must be on or off"),
@@ -161,6 +161,19 @@ async def test_a_bad_payload_is_answered_on_error_and_changes_nothing(
     error = json.loads(await listener.wait_for("smartsofar/error", lambda p: json.loads(p)["topic"] == topic))
     assert message in error["error"] and error["payload"] == payload
     assert live.engine.holder.mode == before
+
+
+async def test_a_huge_payload_is_refused_unread_and_echoed_short(
+        live: Bridged, listener: Listener, caplog: pytest.LogCaptureFixture) -> None:
+    before = live.engine.holder.mode
+    huge = "1" * 1_000_000  # 1 MB: before, it was logged whole and echoed back at 7.5 times the size
+    await listener.publish("smartsofar/set/mode", huge)
+    echoed = await listener.wait_for("smartsofar/error", lambda p: json.loads(p)["topic"] == "smartsofar/set/mode")
+    error = json.loads(echoed)
+    assert "at most 256 characters" in error["error"] and len(echoed) < 1000
+    assert error["payload"].endswith("(1000000 characters)")
+    assert live.engine.holder.mode == before
+    assert all(len(r.getMessage()) < 1000 for r in caplog.records if "refused" in r.getMessage())
 
 
 async def test_a_retained_command_is_not_replayed_on_connect(broker: Broker, listener: Listener) -> None:

@@ -32,6 +32,7 @@ from smartsofar.engine.facade import EngineApi
 from smartsofar.engine.hub import Subscription
 from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.errors import InvalidInputError, StorageError
+from smartsofar.logbuffer import shorten
 from smartsofar.modes import parse_watts
 from smartsofar.mqtt.discovery import discovery_messages, node_id
 from smartsofar.mqtt.topics import SOFAR2MQTT_PREFIX, Topics, site_payload, unit_payload
@@ -40,6 +41,8 @@ from smartsofar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
+MAX_COMMAND_CHARS = 256  # a command is a word or a number; anything longer is refused unread
+ECHO_CHARS = 200  # how much of a refused payload is logged and echoed on <base>/error
 
 
 class MqttBridge:
@@ -247,11 +250,15 @@ class MqttBridge:
         try:
             if retained:
                 raise InvalidInputError("retained commands are refused: publish commands without the retain flag")
+            if len(payload) > MAX_COMMAND_CHARS:
+                raise InvalidInputError(f"a command is at most {MAX_COMMAND_CHARS} characters, this one has "
+                                        f"{len(payload)}")
             apply()
         except (InvalidInputError, StorageError) as exc:
             self.refused += 1
-            log.warning("MQTT %s %r refused: %s", topic, payload, exc)
-            await self._publish(client, self.topics.error, {"topic": topic, "payload": payload, "error": str(exc)})
+            shown, reason = shorten(payload, ECHO_CHARS), shorten(str(exc), ECHO_CHARS)
+            log.warning("MQTT %s %r refused: %s", topic, shown, reason)
+            await self._publish(client, self.topics.error, {"topic": topic, "payload": shown, "error": reason})
         else:
             self._state_due = True
 
