@@ -158,3 +158,14 @@ async def test_a_client_s_failures_are_forgotten_after_a_quarter_of_an_hour() ->
     with pytest.raises(AccessError):
         await auth.login("guess", "203.0.113.9")
     assert pauses == [0.5, 1.0, 2.0, 0.5]
+
+
+async def test_odd_input_to_the_login_machinery_is_a_clear_refusal_not_a_server_error(protected: Web) -> None:
+    http = protected.http
+    await log_in(http)
+    not_ascii = await http.put("/api/v1/mode", json={"mode": "auto"}, headers={b"X-CSRF-Token": "jeton-é".encode()})
+    assert not_ascii.status_code == 403  # it was a 500: compare_digest refuses non-ASCII text
+    body = '{"new_password": "abc\\ud800defgh", "current_password": "correct horse battery"}'
+    csrf = {"X-CSRF-Token": await log_in(http), "content-type": "application/json"}
+    surrogate = await http.put("/api/v1/password", content=body, headers=csrf)
+    assert surrogate.status_code == 422 and "not text" in surrogate.json()["detail"]

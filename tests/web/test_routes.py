@@ -151,6 +151,24 @@ async def test_a_secret_cannot_be_removed_through_a_whole_table(web: Web, values
     assert web.config_path.read_bytes() == before
 
 
+async def test_a_failed_write_of_the_settings_is_a_503_and_changes_nothing(
+        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("smartsofar.web.settings.atomic_write", full_disk)
+    before = web.config_path.read_bytes()
+    refused = await web.http.put("/api/v1/settings", json={"values": {"control.deadband_w": 12}})
+    assert refused.status_code == 503 and "(No space left on device); nothing was changed" in refused.json()["detail"]
+    assert web.config_path.read_bytes() == before and web.engine.reconfigured == []
+
+
+@pytest.mark.parametrize("params", [{"start": "-inf", "end": "inf"}, {"start": "nan"}, {"end": "inf"}])
+async def test_a_history_range_of_infinities_is_refused(tmp_path: Path, params: dict[str, str]) -> None:
+    async with web_client(tmp_path, history=True) as web:
+        refused = await web.http.get("/api/v1/history", params=params)
+        assert refused.status_code == 422 and "infinities" in refused.json()["detail"]
+
+
 async def test_a_meter_url_of_another_kind_turns_the_section_into_that_kind(web: Web) -> None:
     url = "mqtt://meter:pw@127.0.0.1/tele/sml/SENSOR?path=SML.Power_curr"
     saved = await web.http.put("/api/v1/settings", json={"values": {"meter.url": url, "meter.invert": True}})

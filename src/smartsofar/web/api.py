@@ -7,6 +7,7 @@ point as v1's ``/update`` and MQTT. A rejected request changes nothing and comma
 from __future__ import annotations
 
 import asyncio
+import math
 import platform
 import sys
 import time
@@ -156,6 +157,8 @@ async def get_history(ctx: Ctx, range_: Annotated[str | None, Query(alias="range
         start, end = now - RANGES[range_], now
     start = now - 86400 if start is None else start
     end = now if end is None else end
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise InvalidInputError("start and end must be times (Unix seconds), not infinities or NaN")
     if not start < end:
         raise InvalidInputError("start must be before end")
     return HistoryPayload.model_validate(await asyncio.to_thread(ctx.history.series, start, end, resolution))

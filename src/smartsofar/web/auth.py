@@ -44,8 +44,12 @@ def hash_password(password: str) -> str:
     """A salted scrypt hash in one string: ``scrypt$n$r$p$salt$hash`` (base64)."""
     if len(password) < 8:
         raise InvalidInputError("the password needs at least 8 characters")
+    try:
+        encoded = password.encode()
+    except UnicodeEncodeError:
+        raise InvalidInputError("the password has a character that is not text (a lone surrogate)") from None
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    digest = hashlib.scrypt(encoded, salt=salt, dklen=32, **_SCRYPT)
     return "$".join(["scrypt", str(_SCRYPT["n"]), str(_SCRYPT["r"]), str(_SCRYPT["p"]),
                      base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
 
@@ -209,7 +213,8 @@ class Auth:
         session = self.session(request)
         if session is None:
             raise AccessError(401, "log in (or give the API token) to change anything")
-        if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), session.csrf):
+        given = request.headers.get(CSRF_HEADER, "").encode("utf-8", "replace")  # any header, even not ASCII
+        if not hmac.compare_digest(given, session.csrf.encode()):
             raise AccessError(403, "missing or wrong CSRF token; reload the page")
 
     def client_of(self, request: Request) -> str:

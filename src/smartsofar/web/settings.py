@@ -27,7 +27,7 @@ from tomlkit.items import Table
 from smartsofar.config import Config, parse_config
 from smartsofar.config_meters import METER_SOURCES, meter_type
 from smartsofar.engine.facade import applies_live
-from smartsofar.errors import ConfigError, InvalidInputError
+from smartsofar.errors import ConfigError, InvalidInputError, StorageError
 from smartsofar.redact import keep_secret, redact_url
 from smartsofar.storage.atomic import atomic_write, remove_orphans
 
@@ -184,7 +184,11 @@ class SettingsFile:
             config = parse_config(document.unwrap(), "settings")
         except ConfigError as exc:
             raise InvalidInputError(str(exc).removeprefix("settings: ")) from None
-        atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
+        try:
+            atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
+        except OSError as exc:  # a full or read-only disk: the old file stands
+            raise StorageError(f"{self.path} could not be written ({exc.strerror or exc}); nothing was changed") \
+                from None
         self.effective = config
         return SaveResult(config, self.path, tuple(changes))
 
