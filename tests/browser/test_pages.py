@@ -47,6 +47,8 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveService]:
 async def open_page(browser: Browser, url: str, width: int = 1280, height: int = 1700) -> Page:
     page = await browser.new_page(viewport={"width": width, "height": height})
     page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+    page.on("console", lambda message: PAGE_ERRORS.append(message.text)
+            if "Content Security Policy" in message.text else None)  # the policy blocked something
     page.set_default_timeout(15_000)
     await page.goto(url)
     return page

@@ -90,3 +90,18 @@ async def test_a_large_body_is_refused_before_it_is_read(web: Web) -> None:
     small = await web.http.put("/api/v1/mode", content=b'{"mode": "manual"}',
                                headers={"Content-Type": "application/json"})
     assert small.status_code == 200  # and a normal request still works
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/state", "/static/js/main.js", "/data.json"])
+async def test_every_answer_forbids_framing_and_foreign_scripts(web: Web, path: str) -> None:
+    headers = (await web.http.get(path)).headers
+    policy = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self';" in policy and "unsafe-inline" not in policy
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_api_documentation_may_run_its_own_inline_start(web: Web) -> None:
+    docs = await web.http.get("/api/docs")
+    assert docs.status_code == 200 and "<script>" in docs.text  # Swagger UI starts from an inline script
+    policy = docs.headers["content-security-policy"]
+    assert "script-src 'self' 'unsafe-inline'" in policy and "frame-ancestors 'none'" in policy

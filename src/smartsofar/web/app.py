@@ -27,7 +27,7 @@ from smartsofar.payloads import SitePayload
 from smartsofar.web import api, legacy, live, login
 from smartsofar.web.auth import AccessError
 from smartsofar.web.context import WebContext
-from smartsofar.web.guard import BodyLimit, HostGuard, machine_names
+from smartsofar.web.guard import BodyLimit, HostGuard, SecurityHeaders, machine_names
 from smartsofar.web.metrics import registry_for
 
 STATIC = Path(str(resources.files("smartsofar").joinpath("web", "static")))
@@ -102,5 +102,6 @@ def create_app(ctx: WebContext) -> FastAPI:
     web = ctx.engine.config.web
     bound = [] if web.host in ("0.0.0.0", "::", "") else [web.host]
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(HostGuard, allowed=[*machine_names(), *bound, *web.allowed_hosts])
     return app
