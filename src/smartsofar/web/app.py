@@ -56,6 +56,7 @@ def create_app(ctx: WebContext) -> FastAPI:
                   description="Zero-export control of Sofar ME3000SP battery inverters. Grid power is import "
                   "positive, battery power charge positive, in watts.")
     app.state.ctx = ctx
+    app.state.stream_slots = live.StreamSlots()
 
     def follow(config: Config) -> None:  # the one web setting that applies live
         ctx.auth.read_only_without_login = config.web.read_only_without_login

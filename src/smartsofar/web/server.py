@@ -31,6 +31,9 @@ class RunningHttpServer:
         await self.task
 
 
+MAX_CONNECTIONS = 256  # beyond this, uvicorn answers 503 at once, before the process runs out of descriptors
+
+
 async def start_http(app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
                      trusted_proxies: Sequence[str] = ()) -> RunningHttpServer:
     """Bind, start serving, and return once uvicorn is accepting connections. ``X-Forwarded-For`` is believed
@@ -41,6 +44,7 @@ async def start_http(app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
     sock.bind((host, port))
     config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1,
                             access_log=False, proxy_headers=bool(trusted_proxies),
+                            limit_concurrency=MAX_CONNECTIONS,
                             forwarded_allow_ips=list(trusted_proxies) or None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
