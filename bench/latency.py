@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))  # the test suite's Mosquitto runner
 
 from smartsofar.app import build_engine  # noqa: E402
 from smartsofar.bus.client import Bus  # noqa: E402
+from smartsofar.bus.priority import Priority  # noqa: E402
 from smartsofar.config import parse_config  # noqa: E402
 from smartsofar.engine.site import Site  # noqa: E402
 from smartsofar.sim.controllers import simulate  # noqa: E402
@@ -288,10 +289,10 @@ def watch_commands(bus: Bus, issued: list[tuple[float, int]]) -> None:
     exchange = bus.request
 
     async def request(unit: int, build: Callable[[], ModbusPDU], expected: type[Any], valid: Callable[[Any], bool],
-                      retries: int | None = None) -> Any:
+                      retries: int | None = None, priority: Priority = Priority.READ) -> Any:
         if expected is PassiveResponse:
             issued.append((time.monotonic(), unit))
-        return await exchange(unit, build, expected, valid, retries)
+        return await exchange(unit, build, expected, valid, retries, priority)
 
     bus.request = request  # type: ignore[method-assign]
 

@@ -33,6 +33,7 @@ from pymodbus.pdu.register_message import (
 
 from smartsofar.bus.connect import open_client
 from smartsofar.bus.framer import PduPair, SlidingRtuFramer, add_pdus
+from smartsofar.bus.priority import Priority, PriorityLock, effective
 from smartsofar.bus.url import BusUrl
 from smartsofar.errors import BusUnavailableError, InvalidInputError, NoResponseError, ProtocolError
 from smartsofar.link import LinkHealth
@@ -84,7 +85,7 @@ class Bus:
         self.offline_after = offline_after
         self._client = open_client(self.url, timeout_s)
         self._client.set_max_no_responses(1 << 30)  # one silent unit must not drop the whole gateway link
-        self._lock = asyncio.Lock()
+        self._lock = PriorityLock()  # one exchange at a time, the most urgent first (bus.priority)
         self._last_frame_end = 0.0
         self._counters = BusCounters()
         self._last_connect_attempt = -RECONNECT_EVERY_S
@@ -160,7 +161,7 @@ class Bus:
 
     async def broadcast(self, request: ModbusPDU) -> None:
         """Send a frame that nobody answers, to the broadcast address set in it (Sofar's is 0x88)."""
-        async with self._lock:
+        async with self._lock.hold(Priority.COMMAND):
             await self._ensure_connected()
             await self._wait_gap()
             try:
@@ -199,15 +200,17 @@ class Bus:
             await asyncio.sleep(remaining)
 
     async def request(self, unit: int, build: Callable[[], ModbusPDU], expected: type[_Reply],
-                      valid: Callable[[_Reply], bool], retries: int | None = None) -> _Reply:
+                      valid: Callable[[_Reply], bool], retries: int | None = None,
+                      priority: Priority = Priority.READ) -> _Reply:
         """One exchange with retries: ``build`` makes each attempt's request, a reply of type ``expected``
-        that ``valid`` accepts ends it. NoResponseError / ProtocolError / BusUnavailableError otherwise."""
+        that ``valid`` accepts ends it. NoResponseError / ProtocolError / BusUnavailableError otherwise.
+        ``priority`` orders it among the exchanges waiting for the line (``bus.priority``)."""
         if not 1 <= unit <= 247:
             raise InvalidInputError(f"unit id must be 1..247, got {unit}")
         stats = self.stats(unit)
         last_problem = "no reply"
         attempts = (self.retries if retries is None else retries) + 1
-        async with self._lock:
+        async with self._lock.hold(effective(priority)):
             for attempt in range(attempts):
                 if attempt:
                     stats.retries += 1

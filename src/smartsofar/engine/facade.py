@@ -12,12 +12,14 @@ their own (the web's read-only switch) are told through ``on_reconfigure``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from smartsofar.bus.client import Bus
+from smartsofar.bus.priority import on_demand
 from smartsofar.config import Config
 from smartsofar.engine.commands import SiteCommands
 from smartsofar.engine.hub import Topic
@@ -25,6 +27,7 @@ from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.runner import EngineRunner
 from smartsofar.engine.site import Site
 from smartsofar.engine.snapshot import Event, SiteSnapshot
+from smartsofar.engine.units import UnitRuntime
 from smartsofar.errors import DeviceError, NotFoundError
 from smartsofar.meter.base import Meter, MeterSample
 from smartsofar.meter.poller import MeterPoller
@@ -108,6 +111,7 @@ class Engine:
     meter: Meter | None = None
     pending_restart: tuple[str, ...] = ()
     _listeners: list[Callable[[Config], None]] = field(default_factory=list)
+    _reads: dict[int, asyncio.Task[UnitReading | None]] = field(default_factory=dict)  # "Read now", by unit
 
     @property
     def snapshots(self) -> Topic[SiteSnapshot]:
@@ -124,15 +128,24 @@ class Engine:
         return self.site.snapshots.latest or self.site.snapshot()
 
     async def read_unit(self, unit_id: int) -> UnitReading:
-        """Read one unit now."""
+        """Read one unit now: after the engine's own exchanges (``bus.priority.on_demand``), and one read per
+        unit however many ask at once (they share it)."""
         try:
             runtime = self.site.unit(unit_id)
         except KeyError:
             raise NotFoundError(f"no unit {unit_id}") from None
-        reading = await self.monitor.read_unit(runtime)
+        task = self._reads.get(unit_id)
+        if task is None or task.done():
+            task = asyncio.create_task(self._read_on_demand(runtime), name=f"read unit {unit_id}")
+            self._reads[unit_id] = task
+        reading = await asyncio.shield(task)
         if reading is None:
             raise DeviceError(f"{runtime.config.label} did not answer: {runtime.read_error}")
         return reading
+
+    async def _read_on_demand(self, runtime: UnitRuntime) -> UnitReading | None:
+        with on_demand():
+            return await self.monitor.read_unit(runtime)
 
     async def read_meter(self) -> tuple[str, MeterSample]:
         """Read the meter now."""

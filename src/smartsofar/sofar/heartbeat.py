@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from smartsofar.bus.client import Bus
+from smartsofar.bus.priority import Priority
 from smartsofar.sofar.passive import BROADCAST_ID, SOFAR_PDUS, HeartbeatRequest, HeartbeatResponse
 
 MIN_INTERVAL_S = 1.0
@@ -35,7 +36,8 @@ async def heartbeat(bus: Bus, unit_id: int, pacer: Pacer) -> bool:
     """0x49 to one unit, waiting for its reply. False if skipped (sent less than a second ago)."""
     if not pacer.due():
         return False
-    await bus.request(unit_id, lambda: HeartbeatRequest(dev_id=unit_id), HeartbeatResponse, lambda _r: True)
+    await bus.request(unit_id, lambda: HeartbeatRequest(dev_id=unit_id), HeartbeatResponse, lambda _r: True,
+                      priority=Priority.COMMAND)
     return True
 
 

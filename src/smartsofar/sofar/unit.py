@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from smartsofar.bus.client import Bus
+from smartsofar.bus.priority import Priority
 from smartsofar.link import LinkHealth
 from smartsofar.sofar.device_info import (
     INFO_COUNT,
@@ -104,7 +105,7 @@ class SofarUnit:
     async def _write_passive(self, register: int, value: int) -> StatusWord:
         """Function 0x42 to this unit; the reply's status word."""
         reply = await self.bus.request(self.unit_id, lambda: PassiveRequest(register, value, dev_id=self.unit_id),
-                                       PassiveResponse, lambda _r: True)
+                                       PassiveResponse, lambda _r: True, priority=Priority.COMMAND)
         return StatusWord(reply.status_word)
 
     async def heartbeat(self) -> bool:
