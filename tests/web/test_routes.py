@@ -169,6 +169,15 @@ async def test_a_history_range_of_infinities_is_refused(tmp_path: Path, params: 
         assert refused.status_code == 422 and "infinities" in refused.json()["detail"]
 
 
+@pytest.mark.parametrize(("params", "words"), [
+    ({"last": "0001-01-01"}, "too early a date"), ({"first": "0001-01-01", "last": "9999-12-31"}, "at most 3660 days"),
+])
+async def test_a_day_range_out_of_bounds_is_refused(tmp_path: Path, params: dict[str, str], words: str) -> None:
+    async with web_client(tmp_path, history=True) as web:  # found by schemathesis: it was a 500
+        refused = await web.http.get("/api/v1/history/days", params=params)
+        assert refused.status_code == 422 and words in refused.json()["detail"]
+
+
 async def test_a_meter_url_of_another_kind_turns_the_section_into_that_kind(web: Web) -> None:
     url = "mqtt://meter:pw@127.0.0.1/tele/sml/SENSOR?path=SML.Power_curr"
     saved = await web.http.put("/api/v1/settings", json={"values": {"meter.url": url, "meter.invert": True}})

@@ -164,14 +164,22 @@ async def get_history(ctx: Ctx, range_: Annotated[str | None, Query(alias="range
     return HistoryPayload.model_validate(await asyncio.to_thread(ctx.history.series, start, end, resolution))
 
 
+MAX_DAYS = 3660  # ten years of days, at most, in one answer
+
+
 @read.get("/history/days", summary="Energies per day")
 async def get_days(ctx: Ctx, first: date | None = None, last: date | None = None) -> list[DayPayload]:
     if ctx.history is None:
         raise HTTPException(404, "history is not kept by this service")
     last = last or date.today()
-    first = first or last - timedelta(days=6)
+    try:
+        first = first or last - timedelta(days=6)
+    except OverflowError:
+        raise InvalidInputError(f"last {last} is too early a date") from None
     if first > last:
         raise InvalidInputError("first must not be after last")
+    if (last - first).days > MAX_DAYS:
+        raise InvalidInputError(f"at most {MAX_DAYS} days at a time")
     days = await asyncio.to_thread(ctx.history.days, first.isoformat(), last.isoformat())
     return [DayPayload.model_validate(day) for day in days]
 
