@@ -169,3 +169,19 @@ async def test_odd_input_to_the_login_machinery_is_a_clear_refusal_not_a_server_
     csrf = {"X-CSRF-Token": await log_in(http), "content-type": "application/json"}
     surrogate = await http.put("/api/v1/password", content=body, headers=csrf)
     assert surrogate.status_code == 422 and "not text" in surrogate.json()["detail"]
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+    {"Referer": "http://evil.example/page.html"}, {"Origin": "null"},
+])
+async def test_another_site_cannot_use_v1_update_even_without_a_password(tmp_path: Path,
+                                                                      headers: dict[str, str]) -> None:
+    async with web_client(tmp_path) as web:  # no password: only the cross-site check stands
+        await web.http.get("/update", params={"cmd": "setmode", "val": "0"})  # manual, from a script
+        refused = await web.http.get("/update", params={"cmd": "setpower", "val": "1500"}, headers=headers)
+        assert refused.status_code == 403
+        assert web.engine.holder.mode.manual_power_w == 0
+        own_page = await web.http.get("/update", params={"cmd": "setpower", "val": "1500"},
+                                      headers={"Referer": f"{web.http.base_url}/", "Sec-Fetch-Site": "same-origin"})
+        assert own_page.status_code == 200 and web.engine.holder.mode.manual_power_w == 1500

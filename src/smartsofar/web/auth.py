@@ -9,8 +9,9 @@
   time and each of its failures waits longer (up to 30 s); other clients do not wait behind it, and a
   client's failures are forgotten 15 minutes after its last. The scrypt checks run off the event loop.
   Sessions last 30 days; a password change ends every session but the changer's.
-- Always: a change requested by another web site (``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is
-  not this host) is refused, so a page elsewhere cannot drive the batteries through the user's browser.
+- Always: a change requested by another web site (``Sec-Fetch-Site`` cross-site or same-site, or an
+  ``Origin`` or ``Referer`` that is not this host) is refused, so a page elsewhere cannot drive the batteries
+  through the user's browser, not even with v1's GET ``/update`` and no password set.
 """
 
 from __future__ import annotations
@@ -223,9 +224,15 @@ class Auth:
 
 
 def _cross_site(request: Request) -> bool:
-    if request.headers.get("sec-fetch-site") == "cross-site":
+    """True if a browser sends this on behalf of another page: ``Sec-Fetch-Site`` other than same-origin (a
+    sibling site counts too), or an ``Origin`` or ``Referer`` naming another host. A GET (v1's ``/update``,
+    an image a page embeds) carries no ``Origin``, so its ``Referer`` is checked as well. Scripts send none of
+    these, and pass."""
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
         return True
+    host = request.headers.get("host", "").lower()
     origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin == "null"
-    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+    if origin == "null" or (origin and urlsplit(origin).netloc.lower() != host):
+        return True
+    referer = request.headers.get("referer")
+    return bool(referer) and urlsplit(referer).netloc.lower() != host
