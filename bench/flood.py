@@ -23,7 +23,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,29 +33,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from markers import write_between_markers
+from processes import free_port, lag_cell, wait_for_port
 
 PYTHON = sys.executable
 BODY_BYTES = 10 * 1024 * 1024
 STREAM_ATTEMPTS = 200
 READS_AT_ONCE = 40
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(url: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def lag(web: str) -> dict[str, float]:
@@ -167,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "--meter", f"http://127.0.0.1:{meter_port}", "--web", f"127.0.0.1:{web_port}",
                      "--data-dir", data_dir], stdout=log, stderr=subprocess.STDOUT)
             try:
-                wait_for(f"{web}/api/v1/state")
+                wait_for_port(web_port, 30)
                 time.sleep(args.minutes * 60)
                 calm = lag(web)
                 flood = Flood(web_port)
@@ -182,16 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 process.terminate()
                 process.wait(10)
 
-    def cell(summary: dict[str, float]) -> str:
-        return (f"{summary['p50_s'] * 1000:.1f} / {summary['p99_s'] * 1000:.1f} / {summary['max_s'] * 1000:.1f} ms "
-                f"({summary['samples']:.0f} samples)")
-
     counts = flood.counts
     text = (f"Measured with `.venv/bin/python bench/flood.py --minutes {args.minutes:g} --flood-minutes "
             f"{args.flood_minutes:g}` (2 units on a simulated bus "
             f"with 150 ms replies, a simulated Pro 3EM, both on 127.0.0.1; this machine: {os.cpu_count()} cores).\n\n"
             "| measure | calm | under the flood | target |\n|---|---|---|---|\n"
-            f"| control lag, sample arrival to decision, median / p99 / max | {cell(calm)} | {cell(flooded)} "
+            f"| control lag, sample arrival to decision, median / p99 / max | {lag_cell(calm)} | {lag_cell(flooded)} "
             "| p99 ≤ 100 ms |\n"
             f"| standbys for a silent meter | | {silent} | 0 |\n\n"
             f"The flood: {counts['bodies refused']} attempts to send a 10 MB body, each refused (413, or the "

@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,17 +32,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from markers import write_between_markers
+from processes import free_port, lag_cell, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cpu_seconds(pid: int) -> float:
@@ -59,24 +52,6 @@ def memory_mb(pid: int) -> tuple[float, float]:
         return int(match.group(1)) / 1024 if match else float("nan")
 
     return kb("VmRSS"), kb("VmHWM")
-
-
-def wait_for_port(port: int, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def _lag(summary: dict[str, float]) -> str:
-    if not summary.get("samples"):
-        return "no samples"
-    return (f"{summary['p50_s'] * 1000:.1f} / {summary['p99_s'] * 1000:.1f} / {summary['max_s'] * 1000:.1f} ms "
-            f"({summary['samples']:.0f} samples)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,10 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| process launch to first control decision (interpreter and imports included) | "
             f"{launch_to_decision_s:.2f} s | | |\n"
             f"| process launch to the web page answering | {page_s:.2f} s | | |\n"
-            f"| control lag, meter sample arrival to decision, median / p99 / max | {_lag(lag_alone)} | | |\n")
+            f"| control lag, meter sample arrival to decision, median / p99 / max | {lag_cell(lag_alone)} | | |\n")
     if lag_busy is not None:
         text += (f"| the same over the last 10 minutes, the last {min(args.lag_minutes, 10):g} of them with two busy "
-                 f"processes on the {os.cpu_count()} cores | {_lag(lag_busy)} | | |\n")
+                 f"processes on the {os.cpu_count()} cores | {lag_cell(lag_busy)} | | |\n")
     print(text)
     if args.write:
         write_between_markers(args.write, "resources.py", text)
