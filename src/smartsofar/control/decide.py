@@ -7,8 +7,9 @@ became unavailable is sent to 0 W, and nothing is decided when no unit can be us
 - **standby**: every unit at 0 W.
 - **manual**: the user's total, cut to the grid limits when they are set (which needs the meter).
 - **auto**: the meter's verdict first (a late sample holds what was sent, a silent meter sends everyone to
-  standby), then the tracking law on the grid sample and the units' plans, then the oscillation watch
-  (corrections that keep reversing make it back off: wait for the last command to land, correct half).
+  standby), then the tracking law on the grid sample and the units' plans, within the range the intent
+  leaves (``control.intent``: hold forbids discharging, a grid charge sets a floor), then the oscillation
+  watch (corrections that keep reversing make it back off: wait for the last command to land, correct half).
 
 The total is shared out by ``control.allocation``. Pure: the memory (the law's state and the oscillation
 watch) is the only thing that changes, and anything worth saying comes back as a ``Notice``.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from smartsofar.config import ControlConfig
 from smartsofar.control.allocation import allocate
 from smartsofar.control.decision import Decision, DecisionInputs, Notice, SafetyState
+from smartsofar.control.intent import BatteryMode, charge_floor
 from smartsofar.control.law import TrackingLaw
 from smartsofar.control.oscillation import BACKOFF_GAIN, BACKOFF_S, OscillationWatch
 from smartsofar.control.oscillation import WINDOW_S as OSCILLATION_WINDOW_S
@@ -131,11 +133,12 @@ def _track(inputs: DecisionInputs, memory: ControlMemory, sample: MeterSample) -
     heading = sum(u.plan.final_w for u in units)
     low, high = grid_limits(base, inputs.control)
     rooms = [u.room for u in available if u.room is not None]
-    clamp = (max(low, -sum(r.discharge_w for r in rooms)), min(high, sum(r.charge_w for r in rooms)))
+    clamp = charge_floor(inputs.intent, (max(low, -sum(r.discharge_w for r in rooms)),
+                                         min(high, sum(r.charge_w for r in rooms))))
     dead = sum(u.plan.nominal.dead_time_s for u in available) / len(available)
     decision = law.decide(float(inputs.mode.target_w), heading, clamp, now, raw, dead + 0.5)
     notices, backing_off = _watch_backoff(memory, now)
-    message = "holding the grid at the target"
+    message = _auto_message(inputs)
     if not decision.act or (backing_off and now < memory.hold_until):
         reason = decision.reason if not decision.act else "backing off: letting the last command land"
         return _noted(hold(inputs, safety=OK, message=message, reason=reason, grid_w=sample.power_w,
@@ -155,6 +158,15 @@ def _track(inputs: DecisionInputs, memory: ControlMemory, sample: MeterSample) -
         memory.hold_until = now + min(MAX_BACKOFF_HOLD_S, PLAUSIBLE_DEAD_S[1] + per_unit / PLAUSIBLE_RAMP_W_PER_S[0])
     return _noted(share(inputs, desired, safety=OK, message=message, reason=decision.reason, healthy=True,
                         grid_w=sample.power_w, base_w=decision.base_w), notices)
+
+
+def _auto_message(inputs: DecisionInputs) -> str:
+    intent = inputs.intent
+    if intent.mode is BatteryMode.CHARGE:
+        return f"charging from the grid at {intent.charge_w:.0f} W ({intent.source})"
+    if intent.mode is BatteryMode.HOLD:
+        return f"holding the batteries' energy ({intent.source})"
+    return "holding the grid at the target"
 
 
 def _watch_backoff(memory: ControlMemory, now: float) -> tuple[tuple[Notice, ...], bool]:

@@ -1,9 +1,9 @@
 """What a control cycle decides, and what it decides from: the types the per-mode decisions share.
 
-``DecisionInputs`` is everything a cycle looks at (the operating state, the configuration, each unit's room
-and plan, the meter's sample and verdict, ``now``); ``Decision`` is what comes out (the setpoints to send,
-the safety state, what to tell people). ``Notice`` is something the engine should log and publish: the
-decisions themselves never log.
+``DecisionInputs`` is everything a cycle looks at (the operating state, the intent from the plan, a schedule or
+another system, the configuration, each unit's room and plan, the meter's sample and verdict, ``now``);
+``Decision`` is what comes out (the setpoints to send, the safety state, what to tell people). ``Notice`` is
+something the engine should log and publish: the decisions themselves never log.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from smartsofar.config import ControlConfig
 from smartsofar.control.allocation import UnitRoom
 from smartsofar.control.envelope import PowerEnvelope
+from smartsofar.control.intent import NORMAL, BatteryIntent
 from smartsofar.control.safety import MeterVerdict
 from smartsofar.link import LinkHealth
 from smartsofar.meter.base import MeterSample
@@ -68,6 +69,7 @@ class DecisionInputs:
     units: Sequence[DecidingUnit]
     sample: MeterSample | None  # the meter's sample, when fresh enough to use
     verdict: MeterVerdict  # what may be done with the meter as it is
+    intent: BatteryIntent = NORMAL  # auto mode: hold or charge from the grid, and who asked
 
     @property
     def available(self) -> list[DecidingUnit]:

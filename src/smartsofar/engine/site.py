@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from smartsofar.config import ControlConfig
 from smartsofar.control.decide import ControlMemory, decide
 from smartsofar.control.decision import STARTING, Decision, DecisionInputs, SafetyState
+from smartsofar.control.intent import NORMAL, BatteryIntent
 from smartsofar.control.safety import meter_verdict, soc_gates, unavailable_reason, unit_room
 from smartsofar.engine.hub import Topic
 from smartsofar.engine.lag import LagMeter
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 HEALTHY_CYCLE_AGE_S = 3.0  # heartbeats go out only while the last healthy cycle is this recent
 PLAN_MEMORY_S = 8.0  # a usable sample is at most 5 s old, and its window reaches 2 s further back
 Broadcast = Callable[[], Awaitable[bool]]
+Steer = Callable[[float, float | None], BatteryIntent]  # (wall clock, site SoC) -> what auto mode is asked
 
 
 class Site:
@@ -74,6 +76,8 @@ class Site:
         self.lag = LagMeter()
         self._broadcast_failing: set[str] = set()
         self.unit_reads_wanted = asyncio.Event()  # set when a command opens a response episode: read it soon
+        self.steer: Steer | None = None  # the plan, schedules and external battery modes (engine.steering)
+        self.intent: BatteryIntent = NORMAL  # what the last cycle was asked besides zero export
 
     def unit(self, unit_id: int) -> UnitRuntime:
         """A unit by slave id (KeyError if there is none)."""
@@ -112,6 +116,7 @@ class Site:
         now = self.clock() if now is None else now
         self.cycles += 1
         auto = self.mode.mode is Mode.AUTO
+        self._update_intent(auto)
         for rt in self.units:
             self._refresh_unit(rt, now, auto)
         sample = self.meter.fresh(now) if self.meter else None
@@ -142,8 +147,27 @@ class Site:
             self._snapshot = build_snapshot(
                 units=self.units, mode=self.mode, meter=self.meter, decision=self._last_decision or STARTING,
                 commands_sent=self.commands_sent, lag=self.lag.summary(), manual_range_w=self.manual_range_w,
-                now=self.clock() if now is None else now, wall=self.wall_clock())
+                now=self.clock() if now is None else now, wall=self.wall_clock(), intent=self.intent)
         return self._snapshot
+
+    def site_soc_pct(self) -> float | None:
+        """The units' SoC weighted by their capacity (those that reported one)."""
+        known = [(rt.soc_pct, rt.config.capacity_wh) for rt in self.units if rt.soc_pct is not None]
+        total = sum(c for _, c in known)
+        return sum(s * c for s, c in known) / total if total else None
+
+    def _update_intent(self, auto: bool) -> None:
+        """Ask the steering what auto mode should do besides zero export; say so when it changes."""
+        intent = NORMAL
+        if auto and self.steer is not None:
+            soc = self.site_soc_pct()
+            intent = self.steer(self.wall_clock(), soc).at_soc(soc)
+        if (intent.mode, intent.source, round(intent.charge_w)) != \
+                (self.intent.mode, self.intent.source, round(self.intent.charge_w)):
+            log.info("battery mode %s%s%s", intent.mode, f" ({intent.source})" if intent.source else "",
+                     f": {intent.reason}" if intent.reason else "")
+            self.emit("battery_mode", f"battery mode {intent.mode}", data=intent.to_json())
+        self.intent = intent
 
     def _refresh_unit(self, rt: UnitRuntime, now: float, auto: bool) -> None:
         if rt.link_changed(rt.port.health, now):
@@ -155,7 +179,7 @@ class Site:
                 self.emit("link", f"{rt.config.label} back", rt.unit_id, {"link": str(rt.link)})
         rt.gates = soc_gates(rt.gates, rt.soc_pct, rt.config, auto=auto)
         allow_charge = self.mode.allow_charge or not auto
-        allow_discharge = self.mode.allow_discharge or not auto
+        allow_discharge = (self.mode.allow_discharge and not self.intent.blocks_discharge) or not auto
         key = (rt.version, rt.gates, allow_charge, allow_discharge, rt.current_w)
         if key == rt.room_key and now < rt.room_valid_until:
             return  # nothing the rules look at has changed
@@ -172,7 +196,7 @@ class Site:
         age = latest.age_s(now) if latest is not None and not frozen else None
         verdict = meter_verdict(age, meter.stale_after_s if meter else 0.0, self.control.meter_standby_after_s)
         return DecisionInputs(now=now, mode=self.mode, control=self.control, units=self.units, sample=sample,
-                              verdict=verdict)
+                              verdict=verdict, intent=self.intent)
 
     # --- commands -------------------------------------------------------------------------------------------
 

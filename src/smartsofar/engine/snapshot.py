@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smartsofar.control.decision import SafetyState
+from smartsofar.control.intent import NORMAL, BatteryIntent
 from smartsofar.link import LinkHealth
 from smartsofar.meter.base import MeterSample
 from smartsofar.modes import ModeState
@@ -90,6 +91,7 @@ class SiteSnapshot:
     manual_min_w: int = 0  # the range manual mode accepts (the units' configured limits)
     manual_max_w: int = 0
     control_lag: dict[str, float | int] = field(default_factory=dict)  # sample arrival -> decision (engine.lag)
+    intent: BatteryIntent = NORMAL  # auto mode's battery mode: the plan's, a schedule's or another system's
 
     def unit(self, unit_id: int) -> UnitSnapshot | None:
         """One unit by slave id."""

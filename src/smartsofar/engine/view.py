@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smartsofar.control.decision import Decision
+from smartsofar.control.intent import NORMAL, BatteryIntent
 from smartsofar.engine.snapshot import MeterSnapshot, SiteSnapshot, UnitSnapshot
 from smartsofar.engine.units import UnitRuntime
 from smartsofar.meter.poller import MeterPoller
@@ -39,7 +40,7 @@ def meter_snapshot(poller: MeterPoller, now: float) -> MeterSnapshot:
 
 def build_snapshot(*, units: Sequence[UnitRuntime], mode: ModeState, meter: MeterPoller | None, decision: Decision,
                    commands_sent: int, lag: dict[str, float | int], manual_range_w: tuple[int, int], now: float,
-                   wall: float) -> SiteSnapshot:
+                   wall: float, intent: BatteryIntent = NORMAL) -> SiteSnapshot:
     """The whole site after a cycle."""
     pictures = tuple(unit_snapshot(rt, now) for rt in units)
     reported = [u.reading.battery_w for u in pictures if u.reading is not None]
@@ -50,4 +51,4 @@ def build_snapshot(*, units: Sequence[UnitRuntime], mode: ModeState, meter: Mete
         battery_w=sum(reported) if reported else None, soc_pct=sum(socs) / len(socs) if socs else None,
         units=pictures, meter=meter_snapshot(meter, now) if meter else None,
         commands_sent=commands_sent, decision=decision.reason,
-        manual_min_w=manual_range_w[0], manual_max_w=manual_range_w[1], control_lag=lag)
+        manual_min_w=manual_range_w[0], manual_max_w=manual_range_w[1], control_lag=lag, intent=intent)

@@ -1,0 +1,107 @@
+"""Who steers auto mode besides zero export, and what they ask: another system (evcc, Home Assistant, Predbat)
+through the battery mode API, the user's ``[[schedule]]`` entries, and the day-ahead plan, in that order.
+
+An external battery mode is a lease: it lapses to normal after ``lease_s`` (60 s, as evcc's external battery
+control does) unless it is renewed, so a controller that dies never leaves the batteries held or charging.
+A plan's slot lapses at its end; a plan that is not renewed runs out. Whatever is asked, the engine's safety
+rules still apply: a silent meter puts every unit in standby, the reserve and the SoC limits hold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from smartsofar.config_tariff import ScheduleEntry
+from smartsofar.control.intent import EXTERNAL_LEASE_S, NORMAL, BatteryIntent, BatteryMode
+from smartsofar.errors import InvalidInputError
+from smartsofar.plan.explain import explain
+from smartsofar.plan.planner import Action, Plan
+from smartsofar.plan.schedule import active_entry
+
+MAX_LEASE_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalMode:
+    """A battery mode another system asked for, and when it lapses."""
+
+    mode: BatteryMode
+    expires_at: float
+    charge_w: float | None
+    soc_pct: float | None
+    who: str
+
+
+class Steering:
+    """The intents on offer, and the one in force."""
+
+    def __init__(self, schedule: Sequence[ScheduleEntry], zone: tzinfo, *, grid_charge_w: Callable[[], float],
+                 currency: str = "EUR", clock: Callable[[], float] = time.time) -> None:
+        self.schedule = list(schedule)
+        self.zone = zone
+        self.currency = currency
+        self.grid_charge_w = grid_charge_w  # the most the grid may charge at now (units' power, import limit)
+        self.clock = clock
+        self.external: ExternalMode | None = None
+        self.plan: Plan | None = None
+
+    def request(self, mode: BatteryMode, *, lease_s: float = EXTERNAL_LEASE_S, charge_w: float | None = None,
+                soc_pct: float | None = None, who: str = "external") -> ExternalMode | None:
+        """Another system's battery mode, for ``lease_s``; normal ends the request. InvalidInputError on bad values."""
+        if not 1 <= lease_s <= MAX_LEASE_S:
+            raise InvalidInputError(f"a battery mode lasts 1..{MAX_LEASE_S:.0f} s, got {lease_s}")
+        if charge_w is not None and not 0 <= charge_w <= 100_000:
+            raise InvalidInputError(f"charge power must be 0..100000 W, got {charge_w}")
+        if soc_pct is not None and not 0 <= soc_pct <= 100:
+            raise InvalidInputError(f"SoC must be 0..100 %, got {soc_pct}")
+        if mode is BatteryMode.NORMAL:
+            self.external = None
+            return None
+        self.external = ExternalMode(mode, self.clock() + lease_s, charge_w, soc_pct, who)
+        return self.external
+
+    def external_at(self, now: float) -> ExternalMode | None:
+        """The external mode still in force at ``now``."""
+        if self.external is not None and now >= self.external.expires_at:
+            self.external = None  # lapsed: back to normal
+        return self.external
+
+    def __call__(self, now: float, soc_pct: float | None) -> BatteryIntent:
+        """The intent in force at wall-clock ``now``."""
+        most = self.grid_charge_w()
+        external = self.external_at(now)
+        if external is not None:
+            power = most if external.charge_w is None else min(most, external.charge_w)
+            return BatteryIntent(external.mode, power if external.mode is BatteryMode.CHARGE else 0.0,
+                                 external.soc_pct, "external", f"asked by {external.who}", external.expires_at)
+        entry = active_entry(self.schedule, now, self.zone)
+        if entry is not None:
+            item, ends = entry
+            power = most if item.power_w is None else min(most, float(item.power_w))
+            return BatteryIntent(item.mode, power if item.mode is BatteryMode.CHARGE else 0.0,
+                                 item.soc_pct if item.mode is BatteryMode.CHARGE else None, "schedule",
+                                 f"schedule: {item.label()}", ends)
+        return self._from_plan(now)
+
+    def _from_plan(self, now: float) -> BatteryIntent:
+        plan = self.plan
+        slot = plan.slot_at(now) if plan else None
+        if plan is None or slot is None:
+            return NORMAL
+        index = plan.slots.index(slot)
+        reason = explain(plan, index, self.zone, self.currency)
+        if slot.action is Action.HOLD:
+            return BatteryIntent(BatteryMode.HOLD, 0.0, None, "plan", reason, slot.end)
+        if slot.action is Action.CHARGE:
+            run = [slot]
+            for later in plan.slots[index + 1:]:
+                if later.action is not Action.CHARGE:
+                    break
+                run.append(later)
+            target = max(s.soc_end_pct for s in run)
+            return BatteryIntent(BatteryMode.CHARGE, min(self.grid_charge_w(), slot.grid_charge_w), target, "plan",
+                                 reason, slot.end)
+        return BatteryIntent(BatteryMode.NORMAL, 0.0, None, "plan", reason, slot.end)

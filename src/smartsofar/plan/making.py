@@ -1,0 +1,74 @@
+"""Making a plan from the site's tariff, its history and its batteries: the slots, their prices (published or
+estimated), the forecast, then ``plan.planner``. Used by the service's planning task and by the simulation,
+so both plan the same way from the same kind of inputs.
+
+Beyond what is published, prices are estimated from the same hour a day earlier (or the latest known price),
+so a plan made at 09:00 still sees a whole day; it is re-made when the real prices come out.
+"""
+
+from __future__ import annotations
+
+import math
+
+from smartsofar.config_tariff import PlannerConfig
+from smartsofar.plan.forecast import HouseHistory, forecast
+from smartsofar.plan.planner import Bank, Plan, PlanInput, plan
+from smartsofar.tariff.site_tariff import SiteTariff
+
+DAY_S = 86400.0
+
+
+def slot_edges(now: float, horizon_s: float, slot_s: float) -> list[tuple[float, float]]:
+    """Slots from ``now`` (the first one cut to the next boundary) over the horizon."""
+    edges = []
+    start = now
+    boundary = math.floor(now / slot_s) * slot_s + slot_s
+    while start < now + horizon_s - 1e-6:
+        end = min(boundary, now + horizon_s)
+        if end - start > 1.0:
+            edges.append((start, end))
+        start, boundary = end, boundary + slot_s
+    return edges
+
+
+def _price(curve_at: float | None, earlier: float | None, fallback: float) -> tuple[float, bool]:
+    if curve_at is not None:
+        return curve_at, False
+    if earlier is not None:
+        return earlier, True
+    return fallback, True
+
+
+def make_plan(tariff: SiteTariff, history: HouseHistory, bank: Bank, now: float, config: PlannerConfig,
+              *, known_until: float | None = None) -> Plan:
+    """The plan from ``now``; ``known_until`` hides prices published later (the simulation's rule)."""
+    horizon = config.horizon_h * 3600
+    edges = slot_edges(now, horizon, config.slot_min * 60)
+    limit = now + horizon if known_until is None else min(now + horizon, known_until)
+    look_back = now - 2 * DAY_S
+    imports = tariff.import_prices(look_back, limit)
+    exports = tariff.export_prices(look_back, limit)
+    if not tariff.import_prices(now, limit):
+        return Plan(now, (), 0.0, 0.0, 0.0, ("no prices known for now",))
+    last_import = imports.slots[-1].price
+    last_export = exports.slots[-1].price if exports else 0.0
+    predicted = forecast(history, edges, tariff.zone, days=config.history_days, now=now)
+    inputs = []
+    for f in predicted:
+        mid = (f.start + f.end) / 2
+        known = mid < limit
+        imp, guessed = _price(imports.at(mid) if known else None, imports.at(mid - DAY_S), last_import)
+        exp, _ = _price(exports.at(mid) if known else None, exports.at(mid - DAY_S), last_export)
+        inputs.append(PlanInput(f, imp, exp, guessed))
+    return plan(bank, inputs, now)
+
+
+def bank_from(capacity_wh: float, soc_pct: float, floor_pct: float, ceiling_pct: float, max_charge_w: float,
+              max_discharge_w: float, grid_charge_w: float, config: PlannerConfig,
+              allow_discharge: bool = True) -> Bank:
+    """The bank from site totals and the planner's settings."""
+    one_way = math.sqrt(config.round_trip_efficiency)
+    return Bank(capacity_wh=capacity_wh, energy_wh=capacity_wh * soc_pct / 100, floor_wh=capacity_wh * floor_pct / 100,
+                ceiling_wh=capacity_wh * ceiling_pct / 100, max_charge_w=max_charge_w,
+                max_discharge_w=max_discharge_w, grid_charge_w=grid_charge_w if config.grid_charge else 0.0,
+                charge_efficiency=one_way, discharge_efficiency=one_way, allow_discharge=allow_discharge)

@@ -1,0 +1,208 @@
+"""The planner: over the next 24-36 h, when to charge from the grid (to which SoC, at which power), when to
+hold the battery's energy for dearer hours, and when to let zero-export discharge it.
+
+The batteries are planned as one bank (the units' capacities and powers summed; the reserve and maximum
+SoC as energies). Each slot takes one of three actions, which are what the inner loop can be told:
+
+- ``normal``: zero export as always; the bank covers the house's draw and takes its surplus.
+- ``hold``: the bank takes the surplus but does not discharge, keeping its energy for later.
+- ``charge``: the bank also charges from the grid, at a fraction of the grid-charge power.
+
+A dynamic programme over the bank's energy (``LEVELS`` steps) finds the cheapest run of actions given the
+import and feed-in prices and the forecast (``plan.forecast``); the energy left at the end is valued at the
+horizon's median import price, discharged, so a plan cannot look cheap by emptying the bank. Pure and
+deterministic: the same inputs give the same plan.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from smartsofar.plan.forecast import SlotForecast
+
+LEVELS = 60  # the bank's energy is planned in this many steps
+CHARGE_FRACTIONS = (0.25, 0.5, 0.75, 1.0)  # grid-charge powers tried, of the most allowed
+EPSILON = 1e-9
+
+
+class Action(StrEnum):
+    """What a slot does."""
+
+    NORMAL = "normal"
+    HOLD = "hold"
+    CHARGE = "charge"
+
+
+@dataclass(frozen=True, slots=True)
+class Bank:
+    """The batteries as one: energies in Wh, powers in W (AC), one-way efficiencies."""
+
+    capacity_wh: float
+    energy_wh: float  # now
+    floor_wh: float  # the reserve: never planned below
+    ceiling_wh: float  # the maximum SoC
+    max_charge_w: float
+    max_discharge_w: float
+    grid_charge_w: float  # the most the grid may charge at (0: no grid charging)
+    charge_efficiency: float = 0.95
+    discharge_efficiency: float = 0.95
+    allow_discharge: bool = True
+
+    def soc_pct(self, energy_wh: float) -> float:
+        """Energy as a state of charge."""
+        return 100.0 * energy_wh / self.capacity_wh if self.capacity_wh else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInput:
+    """One slot to plan: its prices per kWh and the house's forecast."""
+
+    forecast: SlotForecast
+    import_price: float
+    export_price: float
+    estimated: bool = False  # the prices are a guess (not yet published)
+
+    @property
+    def start(self) -> float:
+        return self.forecast.start
+
+    @property
+    def end(self) -> float:
+        return self.forecast.end
+
+
+@dataclass(frozen=True, slots=True)
+class SlotPlan:
+    """What one slot does and what is expected of it."""
+
+    start: float
+    end: float
+    action: Action
+    grid_charge_w: float  # the grid-charge power, when charging
+    energy_start_wh: float
+    energy_end_wh: float
+    soc_end_pct: float
+    import_wh: float
+    export_wh: float
+    import_price: float
+    export_price: float
+    estimated: bool
+
+    @property
+    def cost(self) -> float:
+        """Expected cost of the slot."""
+        return (self.import_wh * self.import_price - self.export_wh * self.export_price) / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A plan: its slots, when it was made, and what it expects to cost against zero export alone."""
+
+    made_at: float
+    slots: tuple[SlotPlan, ...]
+    expected_cost: float
+    zero_export_cost: float
+    end_value_per_kwh: float
+    notes: tuple[str, ...] = field(default=())
+
+    def slot_at(self, t: float) -> SlotPlan | None:
+        """The slot in force at ``t``."""
+        for slot in self.slots:
+            if slot.start <= t < slot.end:
+                return slot
+        return None
+
+    @property
+    def until(self) -> float:
+        """When the plan runs out."""
+        return self.slots[-1].end if self.slots else self.made_at
+
+
+def _step(bank: Bank, energy: float, slot: PlanInput, action: Action, fraction: float) \
+        -> tuple[float, float, float]:
+    """(energy at the end, import Wh, export Wh) of one slot from ``energy``."""
+    hours = (slot.end - slot.start) / 3600
+    need, surplus = slot.forecast.need_wh, slot.forecast.surplus_wh
+    room_in = max(0.0, bank.ceiling_wh - energy) / bank.charge_efficiency  # AC Wh it can still take
+    room_out = max(0.0, energy - bank.floor_wh) * bank.discharge_efficiency  # AC Wh it can still give
+    grid_charge = fraction * bank.grid_charge_w * hours if action is Action.CHARGE else 0.0
+    charge = min(bank.max_charge_w * hours, room_in, surplus + grid_charge)
+    discharge = 0.0
+    if action is Action.NORMAL and bank.allow_discharge:
+        discharge = min(bank.max_discharge_w * hours, room_out + charge * bank.charge_efficiency
+                        * bank.discharge_efficiency, need)
+    from_surplus = min(charge, surplus)
+    imported = need - discharge + (charge - from_surplus)
+    exported = surplus - from_surplus
+    end = energy + charge * bank.charge_efficiency - discharge / bank.discharge_efficiency
+    return min(bank.ceiling_wh, max(bank.floor_wh, end)), imported, exported
+
+
+def _options(bank: Bank) -> list[tuple[Action, float]]:
+    options = [(Action.NORMAL, 0.0), (Action.HOLD, 0.0)]
+    if bank.grid_charge_w > 0:
+        options += [(Action.CHARGE, f) for f in CHARGE_FRACTIONS]
+    return options
+
+
+def plan(bank: Bank, slots: Sequence[PlanInput], now: float) -> Plan:
+    """The cheapest run of actions over ``slots`` from the bank's energy now."""
+    if not slots:
+        return Plan(now, (), 0.0, 0.0, 0.0, ("no prices to plan with",))
+    low, high = bank.floor_wh, max(bank.floor_wh, bank.ceiling_wh)
+    step = (high - low) / LEVELS if high > low else 0.0
+    levels = [low + i * step for i in range(LEVELS + 1)] if step else [low]
+    end_value = statistics.median(s.import_price for s in slots) * bank.discharge_efficiency / 1000  # per Wh
+    options = _options(bank)
+
+    def value_at(values: list[float], energy: float) -> float:
+        if not step:
+            return values[0]
+        x = min(LEVELS, max(0.0, (energy - low) / step))
+        i = min(LEVELS - 1, int(x))
+        return values[i] + (values[i + 1] - values[i]) * (x - i)
+
+    future = [-end_value * (e - low) for e in levels]
+    choices: list[list[tuple[Action, float]]] = []
+    for slot in reversed(slots):
+        best_values, best_choices = [], []
+        for energy in levels:
+            best, best_choice = math.inf, options[0]
+            for action, fraction in options:
+                end, imported, exported = _step(bank, energy, slot, action, fraction)
+                cost = (imported * slot.import_price - exported * slot.export_price) / 1000 + value_at(future, end)
+                if cost < best - EPSILON:  # ties go to the earlier option: normal, then hold, then less charge
+                    best, best_choice = cost, (action, fraction)
+            best_values.append(best)
+            best_choices.append(best_choice)
+        future = best_values
+        choices.append(best_choices)
+    choices.reverse()
+    return _walk(bank, slots, choices, levels, step, now, end_value * 1000)
+
+
+def _walk(bank: Bank, slots: Sequence[PlanInput], choices: list[list[tuple[Action, float]]], levels: list[float],
+          step: float, now: float, end_value_per_kwh: float) -> Plan:
+    """Follow the chosen actions forward from the bank's real energy."""
+    energy = min(bank.ceiling_wh, max(bank.floor_wh, bank.energy_wh))
+    ze_energy = energy
+    planned: list[SlotPlan] = []
+    cost = ze_cost = 0.0
+    for i, slot in enumerate(slots):
+        index = round((energy - levels[0]) / step) if step else 0
+        action, fraction = choices[i][max(0, min(len(levels) - 1, index))]
+        end, imported, exported = _step(bank, energy, slot, action, fraction)
+        planned.append(SlotPlan(slot.start, slot.end, action, fraction * bank.grid_charge_w if
+                                action is Action.CHARGE else 0.0, energy, end, bank.soc_pct(end), imported, exported,
+                                slot.import_price, slot.export_price, slot.estimated))
+        cost += (imported * slot.import_price - exported * slot.export_price) / 1000
+        ze_end, ze_in, ze_out = _step(bank, ze_energy, slot, Action.NORMAL, 0.0)
+        ze_cost += (ze_in * slot.import_price - ze_out * slot.export_price) / 1000
+        energy, ze_energy = end, ze_end
+    cost -= end_value_per_kwh * (energy - bank.energy_wh) / 1000
+    ze_cost -= end_value_per_kwh * (ze_energy - bank.energy_wh) / 1000
+    return Plan(now, tuple(planned), round(cost, 4), round(ze_cost, 4), round(end_value_per_kwh, 5))

@@ -1,0 +1,82 @@
+"""Hold and grid charge in the real engine, in accelerated time: what another system, a schedule or the plan
+asks of auto mode, and that none of it outlives the meter, the bus or its own lease."""
+
+from __future__ import annotations
+
+import statistics
+from zoneinfo import ZoneInfo
+
+from smartsofar.config import ControlConfig
+from smartsofar.control.intent import BatteryMode
+from smartsofar.engine.steering import Steering
+from tests.engine.harness import Rig, ScriptedHouse, make_rig
+
+UTC = ZoneInfo("UTC")
+
+
+def steer(rig: Rig, grid_charge_w: float = 4000.0) -> Steering:
+    steering = Steering([], UTC, grid_charge_w=lambda: grid_charge_w, clock=rig.sim.now)
+    rig.site.steer = steering
+    return steering
+
+
+async def test_hold_keeps_the_energy_and_lapses_back_to_zero_export() -> None:
+    rig = await make_rig(ScriptedHouse(load=1500))
+    steering = steer(rig)
+    await rig.run_until(60)
+    assert sum(rig.battery_w().values()) < -1400  # zero export: the batteries cover the house
+    steering.request(BatteryMode.HOLD, lease_s=60, who="evcc")
+    await rig.run_until(100)
+    assert sum(rig.battery_w().values()) == 0  # held: the house draws from the grid
+    assert statistics.mean(rig.grid_between(90, 100)) > 1400
+    await rig.run_until(150)  # the lease ran out at 120 s and evcc did not renew it
+    assert rig.site.intent.mode is BatteryMode.NORMAL
+    assert abs(statistics.mean(rig.grid_between(140, 150))) < 20
+
+
+async def test_a_grid_charge_charges_at_its_power_within_the_import_limit_then_holds_at_its_soc() -> None:
+    rig = await make_rig(ScriptedHouse(load=800), soc=50.0,
+                         control=ControlConfig(grid_import_limit_w=3000))
+    steering = steer(rig)
+    steering.request(BatteryMode.CHARGE, lease_s=3600, soc_pct=52.0)
+    await rig.run_until(60)
+    total = sum(rig.battery_w().values())
+    assert 2100 <= total <= 2200  # 3000 W import limit - 800 W of house: the limit wins over 4000 W
+    assert max(rig.grid_between(40, 60)) < 3060
+    await rig.run_until(400)  # 2 points of 9.6 kWh at ~2.1 kW: about 5 minutes
+    assert rig.site.intent.mode is BatteryMode.HOLD and "52 % reached" in rig.site.intent.reason
+    assert sum(rig.battery_w().values()) == 0
+
+
+async def test_a_grid_charge_stops_when_the_meter_goes_quiet() -> None:
+    rig = await make_rig(ScriptedHouse(load=800), control=ControlConfig(meter_standby_after_s=10))
+    steering = steer(rig)
+    steering.request(BatteryMode.CHARGE, lease_s=3600)
+    await rig.run_until(60)
+    assert sum(rig.battery_w().values()) > 3000
+    rig.sim.meter.silent = True
+    await rig.run_until(75)
+    assert rig.site.safety == "meter_silent" and set(rig.setpoints().values()) == {0}
+    await rig.run_until(80)
+    assert rig.battery_w() == {1: 0, 2: 0}
+
+
+async def test_a_grid_charge_does_not_outlive_the_bus() -> None:
+    rig = await make_rig(ScriptedHouse(load=800))
+    steering = steer(rig)
+    steering.request(BatteryMode.CHARGE, lease_s=3600)
+    await rig.run_until(60)
+    assert sum(rig.battery_w().values()) > 3000
+    for port in rig.sim.ports.values():
+        port.offline = True
+    await rig.run_until(150)  # no keep-alive reaches them: passive mode lapses to standby
+    assert rig.battery_w() == {1: 0, 2: 0}
+
+
+async def test_the_users_forbidden_charging_wins_over_a_grid_charge() -> None:
+    rig = await make_rig(ScriptedHouse(load=800))
+    rig.commands.set_permissions(allow_charge=False)
+    steering = steer(rig)
+    steering.request(BatteryMode.CHARGE, lease_s=3600)
+    await rig.run_until(60)
+    assert max(rig.battery_w().values()) <= 0
