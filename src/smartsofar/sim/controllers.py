@@ -36,5 +36,9 @@ async def simulate(scenario: Scenario, controller: str = "smartsofar") -> dict[s
     if sim.learned:
         out["learned_response"] = {str(uid): summary for uid, summary in sim.learned.items()}
         out["oscillation_backoffs"] = sim.backoffs
+    if sim.costs is not None:
+        out.update(sim.costs.result(sim.stored_wh() - sim.stored_at_start_wh))
+        if sim.planner is not None:
+            out["plans_made"] = sim.planner.plans
     out["wall_s"] = round(wall, 2)
     return out

@@ -1,8 +1,9 @@
 """Household load and PV over time: measured minute days, or second-resolution series.
 
-``DayProfile`` plays a ``minute,load_w,pv_w`` day: the load steps once inside each minute, at a random
-second drawn with a fixed seed (so a minute's mean is kept but the step does not always land on the
-minute); PV is interpolated linearly between minutes.
+``DayProfile`` plays a ``minute,load_w,pv_w`` file of one day or several consecutive days (minute 0 ...
+N·1440−1): the load steps once inside each minute, at a random second drawn with a fixed seed (so a
+minute's mean is kept but the step does not always land on the minute); PV is interpolated linearly between
+minutes. Its ``period_s`` is its length.
 
 ``SecondSeries`` plays ``second,load_w[,pv_w]`` and ``second,pv_w`` files (gzip accepted), one value per
 second held for that second, from a chosen start second; its ``period_s`` is the series' length, so it
@@ -49,16 +50,22 @@ class ConstantHousehold:
 
 
 class DayProfile:
-    """One measured day at 1 s resolution."""
+    """One or more measured days at 1 s resolution."""
 
     def __init__(self, load_w: list[float], pv_w: list[float], seed: int = 2007, name: str = "") -> None:
-        if len(load_w) != 1440 or len(pv_w) != 1440:
-            raise InvalidInputError(f"a day profile needs 1440 minutes, got {len(load_w)}")
+        if not load_w or len(load_w) % 1440 or len(pv_w) != len(load_w):
+            raise InvalidInputError(f"a day profile needs 1440 minutes a day, got {len(load_w)}")
         self.name = name
         self._load = load_w
         self._pv = pv_w
+        self.days = len(load_w) // 1440
+        self.period_s = float(self.days * DAY_S)
         rng = random.Random(seed)
-        self._step_second = [rng.randrange(60) for _ in range(1440)]
+        self._step_second = [rng.randrange(60) for _ in range(len(load_w))]
+
+    def minute_base_w(self, minute: int) -> float:
+        """The house's own power (load - PV) in one minute of the file."""
+        return self._load[minute] - self._pv[minute]
 
     @classmethod
     def from_csv(cls, path: str | Path, seed: int = 2007) -> DayProfile:
@@ -74,27 +81,28 @@ class DayProfile:
 
     @classmethod
     def _parse(cls, text: str, name: str, seed: int) -> DayProfile:
-        load = [0.0] * 1440
-        pv = [0.0] * 1440
-        seen = 0
+        load: list[float] = []
+        pv: list[float] = []
         reader = csv.DictReader(text.splitlines())
         if reader.fieldnames != ["minute", "load_w", "pv_w"]:
             raise InvalidInputError(f"{name}: header must be minute,load_w,pv_w")
         for line_no, row in enumerate(reader, start=2):
             try:
                 minute = int(row["minute"])
-                load[minute] = float(row["load_w"])
-                pv[minute] = float(row["pv_w"])
+                load_w, pv_w = float(row["load_w"]), float(row["pv_w"])
             except (ValueError, IndexError, TypeError):
                 raise InvalidInputError(f"{name}: line {line_no} is not minute,load_w,pv_w") from None
-            seen += 1
-        if seen != 1440:
-            raise InvalidInputError(f"{name}: expected 1440 minutes, got {seen}")
+            if minute != len(load):
+                raise InvalidInputError(f"{name}: line {line_no}: expected minute {len(load)}, got {minute}")
+            load.append(load_w)
+            pv.append(pv_w)
+        if not load or len(load) % 1440:
+            raise InvalidInputError(f"{name}: expected whole days of 1440 minutes, got {len(load)}")
         return cls(load, pv, seed, name)
 
     def load_w(self, second_of_day: float) -> float:
         """Previous minute's load until this minute's step second, then this minute's."""
-        s = second_of_day % DAY_S
+        s = second_of_day % self.period_s
         minute = int(s // 60)
         if s - minute * 60 < self._step_second[minute]:
             return self._load[minute - 1] if minute else self._load[0]
@@ -102,10 +110,10 @@ class DayProfile:
 
     def pv_w(self, second_of_day: float) -> float:
         """PV interpolated between minute values."""
-        s = second_of_day % DAY_S
+        s = second_of_day % self.period_s
         minute = int(s // 60)
         frac = (s - minute * 60) / 60
-        nxt = self._pv[(minute + 1) % 1440]
+        nxt = self._pv[(minute + 1) % len(self._pv)]
         return self._pv[minute] + (nxt - self._pv[minute]) * frac
 
 

@@ -45,6 +45,7 @@ from smartsofar.sim.household import DAY_S, Household
 from smartsofar.sim.inprocess import PlantUnitPort, SecondMeter
 from smartsofar.sim.oracle import Oracle, OracleBattery
 from smartsofar.sim.plant import Plant
+from smartsofar.sim.pricing import CostMeter, SimPlanner, SimPricing
 
 STEP_EVENT_W = 200.0
 SETTLED_W = 50.0
@@ -171,6 +172,7 @@ class Scenario:
     meter_phase_s: float = 0.1  # the engine gets a sample this long after the meter publishes it
     meter_period_s: float = 1.0  # the meter publishes this often (1 s, or a fraction of a second)
     steer_polls: bool = False  # polls steered by the poller's PollPhase, starting at meter_phase_s
+    pricing: SimPricing | None = None  # the tariff and the planner (None: no bill)
 
     def plant_specs(self) -> list[BatterySpec]:
         """Each unit's true spec."""
@@ -224,11 +226,26 @@ class Simulation:
         self.grid_w = 0.0  # the true grid power over the last accounted second
         self.on_second: list[Callable[[float], None]] = []
         self.learned: dict[int, dict[str, Any]] = {}  # each unit's learned response, when the engine ran
+        self.costs: CostMeter | None = None
+        if scenario.pricing is not None:
+            scenario.pricing.cover(scenario.duration_s)
+            self.costs = CostMeter(scenario.pricing)
+        self.stored_at_start_wh = self.stored_wh()
+        self.planner: SimPlanner | None = None
         self.backoffs = 0  # how often the engine's oscillation watch backed off
 
     def now(self) -> float:
         """Simulated time, seconds since the start."""
         return self.t
+
+    def wall(self) -> float:
+        """The wall clock the engine sees: the priced run's dates, else simulated time."""
+        pricing = self.scenario.pricing
+        return self.t + (pricing.epoch0 if pricing is not None else 0.0)
+
+    def stored_wh(self) -> float:
+        """The energy the batteries hold now."""
+        return sum(u.soc_pct / 100 * u.spec.capacity_wh for u in self.plant.units.values())
 
     @property
     def commands(self) -> int:
@@ -286,6 +303,8 @@ class Simulation:
         self.grid_w, self.battery_w, self.base_w = grid, battery_w, base
         if self.scenario.meter_period_s >= 1.0:
             self.meter.publish(grid, t)
+        if self.costs is not None:
+            self.costs.second(t, grid, base, battery_w)
         oracle_grid, saturated = self.oracle.second(base)
         self.metrics.add(grid, base, oracle_grid, saturated)
         commanded = sum(float(u.command.battery_w) for u in plant.units.values() if u.command.kind != "auto")
@@ -304,7 +323,7 @@ def build_site(sim: Simulation, control: ControlConfig, mode: ModeState) -> tupl
     runtimes = [UnitRuntime(cfg, sim.ports[cfg.id], "simulated bus", i + 1)
                 for i, cfg in enumerate(sim.scenario.unit_configs())]
     poller = MeterPoller(sim.meter, interval_s=1.0, stale_after_s=5.0, clock=sim.now)
-    site = Site(control, runtimes, poller, mode, clock=sim.now, wall_clock=sim.now)
+    site = Site(control, runtimes, poller, mode, clock=sim.now, wall_clock=sim.wall)
     return site, UnitMonitor(site), poller
 
 
@@ -332,6 +351,8 @@ async def drive(sim: Simulation, site: Site, monitor: UnitMonitor, poller: Meter
         sample = await poller.poll_once()
         next_poll += poller.phase.after(sample, period) if sim.scenario.steer_polls else period
         await monitor.read_due(sim.t)
+        if sim.planner is not None:
+            sim.planner.maybe_plan(sim.t)
         await site.step(sim.t)
 
 
@@ -341,6 +362,10 @@ async def run_smartsofar(sim: Simulation) -> None:
     mode = ModeState(Mode.AUTO, target_w=control.target_w, allow_charge=control.allow_charge,
                      allow_discharge=control.allow_discharge)
     site, monitor, poller = build_site(sim, control, mode)
+    pricing = sim.scenario.pricing
+    if pricing is not None and pricing.planner is not None:
+        planner = sim.planner = SimPlanner(pricing, site, pricing.planner)
+        sim.on_second.append(lambda t: planner.second(t, sim.base_w))
     await monitor.read_all()
     await drive(sim, site, monitor, poller)
     sim.learned = {rt.unit_id: rt.response.summary() for rt in site.units}
