@@ -24,6 +24,7 @@ from smartsofar.meter.base import Meter
 from smartsofar.meter.poller import MeterPoller
 from smartsofar.meter.sources import open_meter_source
 from smartsofar.modes import ModeState
+from smartsofar.plan.service import Planning
 from smartsofar.sofar.heartbeat import BroadcastHeartbeat
 from smartsofar.sofar.unit import SofarUnit
 from smartsofar.storage.response_store import ResponseStore
@@ -75,4 +76,5 @@ async def build_engine(config: Config, data_dir: Path | None = None) -> Engine:
     responses = ResponseStore(directory)
     responses.load(runtimes)
     runner = EngineRunner(site, monitor, poller, commands, responses)
-    return Engine(config, site, monitor, poller, commands, runner, buses, meter)
+    planning = Planning(config, site, directory)
+    return Engine(config, site, monitor, poller, commands, runner, planning, buses, meter)

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from smartsofar.control.decision import SafetyState
+from smartsofar.control.intent import BatteryIntent, BatteryMode
 from smartsofar.engine.snapshot import Event, MeterSnapshot, SiteSnapshot, UnitSnapshot
 from smartsofar.link import LinkHealth
 from smartsofar.meter.base import MeterSample, PhaseSample
@@ -283,6 +284,22 @@ class LagPayload(Payload):
     samples: int = 0
 
 
+class IntentPayload(Payload):
+    """Auto mode's battery mode: normal, hold or charge, who asked (plan, schedule, external) and why."""
+
+    mode: BatteryMode
+    charge_w: int
+    until_soc_pct: float | None
+    source: str
+    reason: str
+    ends_at: float | None
+
+    @classmethod
+    def of(cls, intent: BatteryIntent) -> IntentPayload:
+        return cls(mode=intent.mode, charge_w=round(intent.charge_w), until_soc_pct=intent.until_soc_pct,
+                   source=intent.source, reason=intent.reason, ends_at=intent.ends_at)
+
+
 class SitePayload(Payload):
     """The whole site after one control cycle."""
 
@@ -303,6 +320,7 @@ class SitePayload(Payload):
     meter: MeterPayload | None
     units: list[UnitPayload]
     control_lag: LagPayload
+    battery_mode: IntentPayload
 
     @classmethod
     def of(cls, state: SiteSnapshot) -> SitePayload:
@@ -313,7 +331,8 @@ class SitePayload(Payload):
                    manual_min_w=state.manual_min_w, manual_max_w=state.manual_max_w,
                    meter=MeterPayload.of(state.meter) if state.meter else None,
                    units=[UnitPayload.of(u) for u in state.units],
-                   control_lag=LagPayload.model_validate(state.control_lag))
+                   control_lag=LagPayload.model_validate(state.control_lag),
+                   battery_mode=IntentPayload.of(state.intent))
 
     def unit(self, unit_id: int) -> UnitPayload | None:
         """One unit by slave id."""

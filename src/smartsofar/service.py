@@ -22,6 +22,7 @@ from smartsofar.config import Config
 from smartsofar.engine.facade import Engine
 from smartsofar.logbuffer import LogBuffer
 from smartsofar.mqtt.bridge import MqttBridge
+from smartsofar.plan.service import Planning
 from smartsofar.storage.history import History
 from smartsofar.storage.recorder import HistoryRecorder
 from smartsofar.tasks import cancel_and_wait
@@ -73,6 +74,9 @@ class Service:
                                          coarse_days=config.storage.history_coarse_days)
         recorder = self.recorder = HistoryRecorder(history, flush_every_s=config.storage.history_flush_s)
         self.tasks.append(asyncio.create_task(recorder.run(engine.snapshots), name="history"))
+        planning = engine.planning
+        if isinstance(planning, Planning):
+            self.tasks.append(asyncio.create_task(planning.run(history), name="planning"))
         web = config.web
         auth = Auth(web.password_hash.get_secret_value() if web.password_hash else None,
                     web.api_token_hash.get_secret_value() if web.api_token_hash else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from smartsofar.config import Config, parse_config
 from smartsofar.engine.facade import Engine, applies_live, changed_keys
 from smartsofar.engine.runner import EngineRunner
+from smartsofar.plan.service import Planning
 from tests.engine.harness import ScriptedHouse, make_rig
 
 SITE = {"buses": [{"url": "tcp://127.0.0.1:1502", "units": [{"id": 1}, {"id": 2}]}],
@@ -23,7 +24,7 @@ async def test_live_settings_reach_the_law_the_monitor_and_the_meter_and_the_res
     rig = await make_rig(ScriptedHouse(load=1200.0))
     config = parse_config(SITE)
     engine = Engine(config, rig.site, rig.monitor, rig.poller, rig.commands,
-                    EngineRunner(rig.site, rig.monitor, rig.poller, rig.commands))
+                    EngineRunner(rig.site, rig.monitor, rig.poller, rig.commands), Planning(config, rig.site, None))
     told: list[Config] = []
     engine.on_reconfigure(told.append)
     new = with_changes(config, control={"deadband_w": 25.0, "unit_read_interval_s": 7.0, "target_w": 30},
@@ -39,6 +40,13 @@ async def test_live_settings_reach_the_law_the_monitor_and_the_meter_and_the_res
     assert told == [new]
     again = engine.reconfigure(new, touched=["control.allow_discharge"])
     assert again.applied == ("control.allow_discharge",) and not again.needs_restart
+    schedule = parse_config({**SITE, "schedule": [{"hours": "01:00-05:00", "mode": "charge", "soc_pct": 80}]})
+    live = engine.reconfigure(schedule)
+    assert "schedule.0.hours" in live.applied and not any(k.startswith("schedule") for k in live.needs_restart)
+    assert engine.planning.view()["schedule"] == ["charge to 80 % 01:00-05:00 all"]  # in force now
+    tariff = engine.reconfigure(parse_config({**SITE, "tariff": {"kind": "time_of_use", "price": 0.2,
+                                                                 "offpeak_price": 0.1, "preset": "economy_7"}}))
+    assert "tariff.kind" in tariff.needs_restart
 
 
 async def test_a_changed_target_takes_the_grid_there() -> None:
@@ -47,7 +55,7 @@ async def test_a_changed_target_takes_the_grid_there() -> None:
     assert abs(sum(rig.grid_between(25, 30)) / 5) < 20
     config = parse_config(SITE)
     engine = Engine(config, rig.site, rig.monitor, rig.poller, rig.commands,
-                    EngineRunner(rig.site, rig.monitor, rig.poller, rig.commands))
+                    EngineRunner(rig.site, rig.monitor, rig.poller, rig.commands), Planning(config, rig.site, None))
     engine.reconfigure(with_changes(config, control={"target_w": 300}))
     await rig.run_until(60)
     assert abs(sum(rig.grid_between(50, 60)) / 10 - 300) < 20

@@ -74,7 +74,7 @@ def discovery(listener: Listener) -> dict[str, dict[str, Any]]:
 
 
 async def test_discovery_describes_every_entity_home_assistant_needs(live: Bridged, listener: Listener) -> None:
-    assert await eventually(lambda: len(discovery(listener)) == 15 + 2 * 12)  # the controller, 2 units
+    assert await eventually(lambda: len(discovery(listener)) == 20 + 2 * 12)  # the controller, 2 units
     configs = discovery(listener)
     mode_topic = f"homeassistant/select/{NODE}/mode/config"
     mode = json.loads(await retained(listener.port, mode_topic) or "{}")
@@ -136,6 +136,26 @@ async def test_commands_reach_the_engine(live: Bridged, listener: Listener) -> N
     assert mode.mode.mode is Mode.AUTO
     await listener.publish("smartsofar/set/standby", "standby")
     assert await eventually(lambda: mode.mode.mode is Mode.STANDBY)
+
+
+async def test_another_system_sets_the_battery_mode_and_home_assistant_sees_it(live: Bridged,
+                                                                            listener: Listener) -> None:
+    planning = live.engine.planning
+    await listener.publish("smartsofar/set/battery_mode", "hold")
+    assert await eventually(lambda: planning.steering.external is not None)
+    external = planning.steering.external
+    assert external is not None and external.mode == "hold" and external.who == "mqtt"
+    assert 55 < external.expires_at - planning.clock() <= 60  # evcc's lease: renew it, or it lapses
+    select = json.loads(await retained(listener.port, f"homeassistant/select/{NODE}/battery_mode/config") or "{}")
+    assert select["options"] == ["normal", "hold", "charge"] and '"lease_s": 3600' in select["command_template"]
+    await listener.publish("smartsofar/set/battery_mode", '{"mode": "charge", "lease_s": 3600, "soc_pct": 80}')
+    assert await eventually(lambda: planning.steering.external is not None and
+                            planning.steering.external.mode == "charge" and planning.steering.external.soc_pct == 80)
+    await listener.publish("smartsofar/set/battery_mode", '{"mode": "charge", "lease_s": "long"}')
+    error = json.loads(await listener.wait_for("smartsofar/error",
+                                               lambda p: json.loads(p)["topic"] == "smartsofar/set/battery_mode"))
+    assert "lease_s must be a number" in error["error"]
+    assert planning.steering.external is not None and planning.steering.external.mode == "charge"
 
 
 async def test_events_are_published(live: Bridged, listener: Listener) -> None:

@@ -22,12 +22,14 @@ from smartsofar.control.decision import SafetyState
 from smartsofar.engine.commands import SiteCommands
 from smartsofar.engine.facade import OPERATING_KEYS, Reconfigured, applies_live, changed_keys
 from smartsofar.engine.hub import Topic
+from smartsofar.engine.site import Site
 from smartsofar.engine.snapshot import Event, MeterSnapshot, SiteSnapshot, UnitSnapshot
 from smartsofar.errors import DeviceError, NotFoundError
 from smartsofar.link import LinkHealth
 from smartsofar.logbuffer import LogBuffer
 from smartsofar.meter.base import MeterSample, PhaseSample
 from smartsofar.modes import ModeState
+from smartsofar.plan.service import Planning
 from smartsofar.sim.plant import Plant
 from smartsofar.sofar.device_info import UnitInfo
 from smartsofar.sofar.passive import StatusWord
@@ -79,6 +81,8 @@ class StubEngine:
 
     def __post_init__(self) -> None:
         self.commands = SiteCommands(self.holder, None, (-6000, 6000))
+        # the real planning and steering, over a site with no units (the stub has no bus)
+        self.planning = Planning(self.config, Site(self.config.control, [], None, ModeState()), None)
 
     def latest(self) -> SiteSnapshot:
         units = tuple(self._unit(position, unit.id, unit.label)
@@ -136,6 +140,7 @@ class StubEngine:
     def reconfigure(self, config: Config, touched: Iterable[str] = ()) -> Reconfigured:
         changed = sorted(set(changed_keys(self.config, config)) | (OPERATING_KEYS & set(touched)))
         self.config = config
+        self.planning.reconfigure(config)
         self.reconfigured.append(tuple(changed))
         for listener in self._listeners:
             listener(config)

@@ -3,8 +3,9 @@
 It holds the commands (validated, persisted changes to the operating state), the reads on demand, the
 latest snapshot and the topics to subscribe to, and ``reconfigure``, which owns the rule for which settings
 apply live (``applies_live``): the control law's thresholds and the units' read interval, the meter's
-timing, read-only access to the page. Everything else (buses, units, the meter's address, the web server,
-MQTT) takes effect at the next start, and ``reconfigure`` says so. Adapters that hold configuration of
+timing, read-only access to the page, the planner's settings and the schedule. Everything else (buses, units,
+the meter's address, the tariff, the web server, MQTT) takes effect at the next start, and ``reconfigure``
+says so. Adapters that hold configuration of
 their own (the web's read-only switch) are told through ``on_reconfigure``.
 
 ``Engine`` is the real one, built by ``app.build_engine``; tests of the adapters give them a stub.
@@ -21,16 +22,19 @@ from typing import Any, Protocol
 from smartsofar.bus.client import Bus
 from smartsofar.bus.priority import on_demand
 from smartsofar.config import Config
+from smartsofar.control.intent import BatteryMode
 from smartsofar.engine.commands import SiteCommands
 from smartsofar.engine.hub import Topic
 from smartsofar.engine.monitor import UnitMonitor
 from smartsofar.engine.runner import EngineRunner
 from smartsofar.engine.site import Site
 from smartsofar.engine.snapshot import Event, SiteSnapshot
+from smartsofar.engine.steering import ExternalMode
 from smartsofar.engine.units import UnitRuntime
 from smartsofar.errors import DeviceError, NotFoundError
 from smartsofar.meter.base import Meter, MeterSample
 from smartsofar.meter.poller import MeterPoller
+from smartsofar.plan.planner import Plan
 from smartsofar.sofar.register_map import UnitReading
 
 log = logging.getLogger(__name__)
@@ -41,7 +45,8 @@ OPERATING_KEYS = frozenset({"control.target_w", "control.allow_charge", "control
 
 def applies_live(key: str) -> bool:
     """Whether a changed setting (dotted key) takes effect without a restart."""
-    return key in LIVE_KEYS or (key.startswith("control.") and key != "control.mode")
+    return key in LIVE_KEYS or (key.startswith("control.") and key != "control.mode") or \
+        key.startswith(("planner.", "schedule"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,26 @@ class Reconfigured:
 
     applied: tuple[str, ...]  # in use now
     needs_restart: tuple[str, ...]  # saved, in use after the next start
+
+
+class PlanningApi(Protocol):
+    """Prices, the plan and the battery modes (``plan.service.Planning``)."""
+
+    def view(self) -> dict[str, Any]:
+        """Prices, the plan, its reasons and the battery mode in force."""
+
+    def summary(self) -> dict[str, Any]:
+        """The price now, the plan's next change and the SoC it plans (MQTT)."""
+
+    def request(self, mode: BatteryMode, *, lease_s: float, charge_w: float | None = None,
+                soc_pct: float | None = None, who: str = "external") -> ExternalMode | None:
+        """Another system's battery mode for ``lease_s``; InvalidInputError on bad values."""
+
+    async def replan(self) -> Plan | None:
+        """Plan again now."""
+
+    def reconfigure(self, config: Config) -> None:
+        """Adopt new planner settings and schedule entries (the tariff waits for a restart)."""
 
 
 class EngineApi(Protocol):
@@ -63,6 +88,8 @@ class EngineApi(Protocol):
     def snapshots(self) -> Topic[SiteSnapshot]: ...
     @property
     def events(self) -> Topic[Event]: ...
+    @property
+    def planning(self) -> PlanningApi: ...
 
     def latest(self) -> SiteSnapshot:
         """The site after the last cycle."""
@@ -107,6 +134,7 @@ class Engine:
     poller: MeterPoller | None
     commands: SiteCommands
     runner: EngineRunner
+    planning: PlanningApi
     buses: list[Bus] = field(default_factory=list)
     meter: Meter | None = None
     pending_restart: tuple[str, ...] = ()
@@ -193,6 +221,7 @@ class Engine:
         discharge = control.allow_discharge if "control.allow_discharge" in changed else None
         if charge is not None or discharge is not None:
             self.commands.set_permissions(allow_charge=charge, allow_discharge=discharge)
+        self.planning.reconfigure(config)
         for listener in self._listeners:
             listener(config)
         self.pending_restart = tuple(sorted(set(self.pending_restart) | set(restart)))

@@ -28,6 +28,7 @@ import aiomqtt
 from pydantic import BaseModel
 
 from smartsofar.config import MqttConfig
+from smartsofar.control.intent import EXTERNAL_LEASE_S, BatteryMode
 from smartsofar.engine.facade import EngineApi
 from smartsofar.engine.hub import Subscription
 from smartsofar.engine.snapshot import Event, SiteSnapshot
@@ -181,14 +182,14 @@ class MqttBridge:
         self._described = self._description(state)
         if not self.config.discovery:
             return
-        messages = discovery_messages(self.config, state)
+        messages = discovery_messages(self.config, state, self.engine.config.tariff.currency)
         self._discovery_topics = set(messages)
         for topic, config in messages.items():
             await self._publish(client, topic, config, retain=True)
 
     async def _publish_state(self, client: aiomqtt.Client, state: SitePayload) -> None:
-        await self._publish(client, self.topics.state, site_payload(state, self.today() if self.today else None),
-                            retain=True)
+        await self._publish(client, self.topics.state, site_payload(state, self.today() if self.today else None,
+                                                                    self.engine.planning.summary()), retain=True)
         for unit in state.units:
             if self._availability.get(unit.unit_id) != unit.available:
                 self._availability[unit.unit_id] = unit.available
@@ -274,8 +275,33 @@ class MqttBridge:
             commands.set_permissions(allow_charge=payload)
         elif name == "allow_discharge":
             commands.set_permissions(allow_discharge=payload)
+        elif name == "battery_mode":
+            self._battery_mode(payload)
         else:
             commands.standby()
+
+    def _battery_mode(self, payload: str) -> None:
+        """``hold`` (for 60 s), or ``{"mode": "charge", "lease_s": 3600, "charge_w": 2000, "soc_pct": 80}``."""
+        text = payload.strip()
+        if not text.startswith("{"):
+            self.engine.planning.request(BatteryMode.parse(text), lease_s=EXTERNAL_LEASE_S, who="mqtt")
+            return
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            raise InvalidInputError("battery_mode takes a mode (normal, hold, charge) or a JSON object") from None
+        if not isinstance(data, dict) or set(data) - {"mode", "lease_s", "charge_w", "soc_pct"} or "mode" not in data:
+            raise InvalidInputError('battery_mode JSON is {"mode": ..., "lease_s": ..., "charge_w": ..., '
+                                    '"soc_pct": ...}')
+        numbers = {}
+        for key in ("lease_s", "charge_w", "soc_pct"):
+            value = data.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise InvalidInputError(f"battery_mode: {key} must be a number")
+            numbers[key] = None if value is None else float(value)
+        self.engine.planning.request(BatteryMode.parse(data["mode"]),
+                                     lease_s=numbers["lease_s"] or EXTERNAL_LEASE_S, charge_w=numbers["charge_w"],
+                                     soc_pct=numbers["soc_pct"], who="mqtt")
 
     def _sofar2mqtt(self, verb: str, payload: str) -> None:
         """Sofar2mqtt's set topics: standby / auto ('true'), charge / discharge (W)."""

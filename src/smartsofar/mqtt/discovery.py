@@ -17,6 +17,7 @@ from typing import Any
 
 from smartsofar import __version__
 from smartsofar.config import MqttConfig
+from smartsofar.control.intent import BatteryMode
 from smartsofar.modes import Mode
 from smartsofar.mqtt.topics import Topics
 from smartsofar.payloads import SitePayload, UnitPayload
@@ -50,7 +51,8 @@ def _energy(name: str, key: str) -> dict[str, Any]:
     return _sensor(name, f"{{{{ value_json.{key} }}}}", "kWh", "energy", "total_increasing")
 
 
-def controller_entities(topics: Topics, state: SitePayload) -> dict[tuple[str, str], dict[str, Any]]:
+def controller_entities(topics: Topics, state: SitePayload, currency: str = "EUR") \
+        -> dict[tuple[str, str], dict[str, Any]]:
     """(component, object) -> config, for the controller device."""
     entities: dict[tuple[str, str], dict[str, Any]] = {
         ("sensor", "grid_power"): _power("Grid power", "grid_w"),
@@ -80,6 +82,18 @@ def controller_entities(topics: Topics, state: SitePayload) -> dict[tuple[str, s
                                         "value_template": "{{ value_json.allow_discharge }}"},
         ("button", "standby"): {"name": "Standby", "command_topic": topics.command("standby"),
                                 "payload_press": "standby"},
+        # A mode chosen here lasts an hour (an automation may send its own lease_s); then auto mode is normal again.
+        ("select", "battery_mode"): {"name": "Battery mode", "command_topic": topics.command("battery_mode"),
+                                     "command_template": '{"mode": "{{ value }}", "lease_s": 3600}',
+                                     "value_template": "{{ value_json.battery_mode }}",
+                                     "options": [str(m) for m in BatteryMode]},
+        ("sensor", "battery_mode_reason"): _sensor("Battery mode reason",
+                                                   "{{ value_json.battery_mode_reason or value_json.battery_mode }}"),
+        ("sensor", "price"): _sensor("Electricity price", "{{ value_json.price_now }}", f"{currency}/kWh",
+                                     state_class="measurement", suggested_display_precision=4),
+        ("sensor", "planned_soc"): _sensor("Planned state of charge", "{{ value_json.planned_soc_pct }}", "%",
+                                           "battery"),
+        ("sensor", "next_action"): _sensor("Next planned action", "{{ value_json.next_action or 'none' }}"),
     }
     for component, _object in entities:
         if component != "button":
@@ -113,7 +127,7 @@ def unit_entities(topics: Topics, unit: UnitPayload) -> dict[tuple[str, str], di
     return entities
 
 
-def discovery_messages(config: MqttConfig, state: SitePayload) -> dict[str, dict[str, Any]]:
+def discovery_messages(config: MqttConfig, state: SitePayload, currency: str = "EUR") -> dict[str, dict[str, Any]]:
     """Every discovery topic with its config."""
     topics = Topics(config.base_topic)
     node = node_id(config)
@@ -121,7 +135,7 @@ def discovery_messages(config: MqttConfig, state: SitePayload) -> dict[str, dict
                   "model": "Battery controller", "sw_version": __version__}
     site_availability = [{"topic": topics.status}]
     out: dict[str, dict[str, Any]] = {}
-    for (component, object_id), entity in controller_entities(topics, state).items():
+    for (component, object_id), entity in controller_entities(topics, state, currency).items():
         entity.update(unique_id=f"{node}_{object_id}", object_id=f"smartsofar_{object_id}", device=controller,
                       availability=site_availability, origin=ORIGIN)
         out[f"{config.discovery_prefix}/{component}/{node}/{object_id}/config"] = entity

@@ -17,7 +17,7 @@ payload). With ``sofar2mqtt_topics``: ``Sofar2mqtt/set/standby``, ``.../auto``, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -27,7 +27,7 @@ from smartsofar.modes import Mode
 from smartsofar.payloads import Payload, SitePayload, UnitPayload
 
 SOFAR2MQTT_PREFIX = "Sofar2mqtt/set/"
-COMMANDS = ("mode", "power", "target", "allow_charge", "allow_discharge", "standby")
+COMMANDS = ("mode", "power", "target", "allow_charge", "allow_discharge", "standby", "battery_mode")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,12 @@ class SiteState(Payload):
     today_export_kwh: float | None
     today_charged_kwh: float | None
     today_discharged_kwh: float | None
+    battery_mode: str = "normal"  # auto mode's: normal, hold or charge
+    battery_mode_source: str = ""  # plan, schedule, external, or empty
+    battery_mode_reason: str = ""
+    price_now: float | None = None  # per kWh, from the tariff
+    planned_soc_pct: float | None = None  # the plan's SoC at the end of the current slot
+    next_action: str | None = None  # the plan's next change, in words
 
 
 class UnitState(Payload):
@@ -126,8 +132,9 @@ class UnitState(Payload):
     alerts: list[str] = Field(default_factory=list)
 
 
-def site_payload(state: SitePayload, today: dict[str, float] | None = None) -> SiteState:
-    """The ``state`` message."""
+def site_payload(state: SitePayload, today: dict[str, float] | None = None,
+                 plan: dict[str, Any] | None = None) -> SiteState:
+    """The ``state`` message (``plan``: ``Planning.summary``)."""
     meter = state.meter
     fresh = meter is not None and meter.fresh
     mode = state.mode
@@ -140,7 +147,10 @@ def site_payload(state: SitePayload, today: dict[str, float] | None = None) -> S
         setpoint_w=state.setpoint_total_w, battery_w=state.battery_w, soc_pct=state.soc_pct, safety=state.safety,
         message=state.message, meter_state=meter.state if meter else None,
         grid_import_kwh=_kwh(meter.import_wh, 3) if meter else None,
-        grid_export_kwh=_kwh(meter.export_wh, 3) if meter else None, **energies)
+        grid_export_kwh=_kwh(meter.export_wh, 3) if meter else None, **energies,
+        battery_mode=str(state.battery_mode.mode), battery_mode_source=state.battery_mode.source,
+        battery_mode_reason=state.battery_mode.reason[:200], price_now=(plan or {}).get("price_now"),
+        planned_soc_pct=(plan or {}).get("planned_soc_pct"), next_action=(plan or {}).get("next_action"))
 
 
 def unit_payload(unit: UnitPayload) -> UnitState:

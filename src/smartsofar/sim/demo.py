@@ -109,6 +109,9 @@ def write_demo_config(path: Path, gateway_port: int, meter_url: str, web_host: s
     web["host"], web["port"] = web_host, web_port
     document["web"] = web
     document["storage"] = {"data_dir": str(data_dir)}
+    if "tariff" not in document:  # a tariff that needs no internet, so the Plan page has prices to show
+        document["tariff"] = {"kind": "time_of_use", "price": 0.2065, "preset": "heures_creuses",
+                              "offpeak_price": 0.1579}
     if mqtt:
         document["mqtt"] = {"url": mqtt}
     atomic_write(path, tomlkit.dumps(document), mode=0o600)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from smartsofar import __version__
+from smartsofar.control.intent import BatteryMode
 from smartsofar.errors import InvalidInputError
 from smartsofar.logbuffer import LEVELS
 from smartsofar.payloads import (
@@ -96,6 +97,24 @@ class PermissionsBody(BaseModel):
 
     allow_charge: StrictBool | None = None
     allow_discharge: StrictBool | None = None
+
+
+class BatteryModeBody(BaseModel):
+    """evcc-style external battery control: normal, hold or charge (or evcc's 1 / 2 / 3), for ``lease_s``
+    seconds (default 60): renew it before then, or auto mode goes back to normal."""
+
+    mode: str | int = Field(examples=["hold"])
+    lease_s: float = Field(60.0, examples=[60])
+    charge_w: JsonWatts | None = Field(None, examples=[3000])
+    soc_pct: float | None = Field(None, examples=[80])
+    who: str = Field("api", max_length=40)
+
+
+class ScheduleBody(BaseModel):
+    """Every schedule entry, replacing the ones there are (an empty list removes them all)."""
+
+    entries: list[dict[str, Any]] = Field(max_length=50, examples=[[{"hours": "01:00-05:00", "days": "mon-fri",
+                                                                    "mode": "charge", "soc_pct": 80}]])
 
 
 class SettingsBody(BaseModel):
@@ -230,6 +249,40 @@ async def put_target(body: TargetBody, ctx: Ctx) -> ModePayload:
 async def put_permissions(body: PermissionsBody, ctx: Ctx) -> ModePayload:
     return ModePayload.of(ctx.engine.commands.set_permissions(allow_charge=body.allow_charge,
                                                               allow_discharge=body.allow_discharge))
+
+
+@read.get("/plan", summary="Prices, the day-ahead plan and its reasons, and the battery mode in force")
+async def get_plan(ctx: Ctx) -> dict[str, Any]:
+    return ctx.engine.planning.view()
+
+
+@write.put("/battery_mode", summary="Another system's battery mode (normal, hold, charge), lapsing after lease_s")
+async def put_battery_mode(body: BatteryModeBody, ctx: Ctx) -> dict[str, Any]:
+    planning = ctx.engine.planning
+    planning.request(BatteryMode.parse(body.mode), lease_s=body.lease_s, charge_w=body.charge_w,
+                     soc_pct=body.soc_pct, who=body.who)
+    view = planning.view()
+    return {"external": view["external"], "battery_mode": view["battery_mode"]}
+
+
+@read.get("/schedule", summary="The schedule's entries")
+async def get_schedule(ctx: Ctx) -> list[dict[str, Any]]:
+    return [entry.model_dump(mode="json") for entry in ctx.engine.config.schedule]
+
+
+@write.put("/schedule", summary="Replace the schedule's entries: validated, saved to the file, in force at once")
+async def put_schedule(body: ScheduleBody, ctx: Ctx) -> list[dict[str, Any]]:
+    if ctx.settings is None:
+        raise HTTPException(409, "this service has no configuration file to save to")
+    result = ctx.settings.save_schedule(body.entries)
+    ctx.engine.reconfigure(result.config, result.keys)
+    return [entry.model_dump(mode="json") for entry in result.config.schedule]
+
+
+@write.post("/plan", summary="Plan again now")
+async def post_plan(ctx: Ctx) -> dict[str, Any]:
+    await ctx.engine.planning.replan()
+    return ctx.engine.planning.view()
 
 
 @write.post("/standby", summary="Every unit to standby now")

@@ -21,19 +21,20 @@ from typing import Any, Literal, Union
 
 import annotated_types
 import tomlkit
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 from tomlkit.items import Table
 
-from smartsofar.config import Config, parse_config
+from smartsofar.config import Config, describe_errors, parse_config
 from smartsofar.config_meters import METER_SOURCES, meter_type
+from smartsofar.config_tariff import ScheduleEntry
 from smartsofar.engine.facade import applies_live
 from smartsofar.errors import ConfigError, InvalidInputError, StorageError
 from smartsofar.redact import keep_secret, redact_url
 from smartsofar.storage.atomic import atomic_write, remove_orphans
 
-SECTIONS = ("control", "meter", "buses", "mqtt", "web", "storage")
-TITLES = {"control": "Control", "meter": "Grid meter", "buses": "Buses and units", "mqtt": "MQTT and Home Assistant",
-          "web": "Web page", "storage": "Storage"}
+SECTIONS = ("control", "meter", "buses", "tariff", "planner", "mqtt", "web", "storage")
+TITLES = {"control": "Control", "meter": "Grid meter", "buses": "Buses and units", "tariff": "Tariff and prices",
+          "planner": "Planner", "mqtt": "MQTT and Home Assistant", "web": "Web page", "storage": "Storage"}
 HIDDEN_KEYS = {"web.password_hash", "web.api_token_hash"}
 
 
@@ -191,6 +192,34 @@ class SettingsFile:
                 from None
         self.effective = config
         return SaveResult(config, self.path, tuple(changes))
+
+
+    def save_schedule(self, entries: list[dict[str, Any]]) -> SaveResult:
+        """Replace the ``[[schedule]]`` entries; InvalidInputError naming the entry and key, nothing written."""
+        for index, entry in enumerate(entries):
+            try:
+                ScheduleEntry.model_validate(entry)
+            except ValidationError as exc:
+                raise InvalidInputError(f"schedule entry {index + 1}: {describe_errors(exc)}") from None
+        document = self._document()
+        if entries:
+            table = tomlkit.aot()
+            for entry in entries:
+                table.append(tomlkit.item({k: v for k, v in entry.items() if v is not None}))
+            document["schedule"] = table
+        elif "schedule" in document:
+            del document["schedule"]
+        try:
+            config = parse_config(document.unwrap(), "settings")
+        except ConfigError as exc:
+            raise InvalidInputError(str(exc).removeprefix("settings: ")) from None
+        try:
+            atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
+        except OSError as exc:
+            raise StorageError(f"{self.path} could not be written ({exc.strerror or exc}); nothing was changed") \
+                from None
+        self.effective = config
+        return SaveResult(config, self.path, ("schedule",))
 
 
 def _a_setting(key: str) -> bool:
