@@ -178,3 +178,29 @@ async def test_a_password_protects_the_page(browser: Browser, tmp_path: Path) ->
         await page.get_by_label("Standby").check()
         assert await eventually(lambda: site.service.engine is not None
                                 and str(site.service.engine.site.mode.mode) == "standby")
+
+
+async def test_the_plan_page_shows_prices_and_holds_the_batteries_for_an_hour(browser: Browser,
+                                                                            tmp_path: Path) -> None:
+    tariff = {"tariff": {"kind": "time_of_use", "price": 0.27, "preset": "heures_creuses", "offpeak_price": 0.2068}}
+    async with live_service(tmp_path, config=tariff) as live:
+        page = await open_page(browser, f"{live.url}/#dashboard", width=390, height=844)  # a phone
+        await settled(page)
+        await page.click("a[data-page=plan]")
+        await expect(page.locator("#plan-price")).to_contain_text("EUR/kWh")
+        await expect(page.locator("#plan-chart canvas")).to_have_count(1)
+        await page.click("[data-battery-mode=hold]")
+        await expect(page.locator("#plan-mode")).to_have_text("hold")
+        await expect(page.locator("#plan-reason")).to_contain_text("asked by the web page")
+        assert await eventually(lambda: abs(sum(u.power_w for u in live.plant.units.values())) < 50, 15)
+        await page.click("#schedule-add")
+        await page.locator("#schedule-table tbody tr input[name=hours]").fill("02:00-05:00")
+        await page.click("#schedule-save")
+        await expect(page.locator("#schedule-result")).to_contain_text("Saved: 1 entry")
+        assert "02:00-05:00" in live.config_path.read_text()
+        await page.locator("#schedule-table tbody tr input[name=hours]").fill("2 to 5")
+        await page.click("#schedule-save")
+        await expect(page.locator("#schedule-result")).to_contain_text("HH:MM")
+        await page.click("[data-battery-mode=normal]")
+        await expect(page.locator("#plan-mode")).to_have_text("normal")
+        assert await eventually(lambda: sum(u.power_w for u in live.plant.units.values()) < -1200, 15)

@@ -8,9 +8,10 @@ import { act, connect, initLiveChart, onSnapshot, refreshLiveChart, wireDashboar
 import { $, $$, banner } from "./dom.js";
 import { loadHistory, wireHistory } from "./history.js";
 import { loadLogs, wireLogs } from "./logs.js";
+import { loadPlan, wirePlan } from "./plan.js";
 import { loadSettings, wireSettings } from "./settings.js";
 
-const PAGES = ["dashboard", "history", "logs", "settings"];
+const PAGES = ["dashboard", "plan", "history", "logs", "settings"];
 
 /** @returns {Promise<import("./types.js").Session>} */
 async function loadSession() {
@@ -55,6 +56,7 @@ function route() {
     else a.removeAttribute("aria-current");
   }
   if (known === "history") loadHistory();
+  if (known === "plan") loadPlan();
   if (known === "logs") loadLogs();
   if (known === "settings") loadSettings();
   if (known === "dashboard") { resizeCharts(); refreshLiveChart(); }
@@ -64,6 +66,7 @@ async function start() {
   access.onUnauthorized = showLogin;
   wireDashboard();
   wireHistory();
+  wirePlan();
   wireLogs();
   wireSettings(async () => { await loadSession(); });
   $("#login-form").addEventListener("submit", login);

@@ -91,6 +91,44 @@
  * @property {number} manual_max_w
  * @property {MeterPayload | null} meter
  * @property {UnitPayload[]} units
+ * @property {IntentPayload} battery_mode
+ *
+ * @typedef {object} IntentPayload
+ * @property {"normal" | "hold" | "charge"} mode
+ * @property {number} charge_w
+ * @property {number | null} until_soc_pct
+ * @property {string} source
+ * @property {string} reason
+ * @property {number | null} ends_at
+ *
+ * @typedef {object} PlanSlot
+ * @property {number} start
+ * @property {number} end
+ * @property {"normal" | "hold" | "charge"} action
+ * @property {number} grid_charge_w
+ * @property {number} soc_end_pct
+ * @property {number} import_price
+ * @property {boolean} estimated
+ *
+ * @typedef {object} PlanView
+ * @property {string} tariff
+ * @property {string} currency
+ * @property {boolean} planner
+ * @property {number | null} price_now
+ * @property {{start: number, end: number, import: number, export: number}[]} prices
+ * @property {{source: string, last_ok: number | null, error: string | null, known_until: number | null} | null} feed
+ * @property {{made_at: number, until: number, expected_cost: number, zero_export_cost: number, slots: PlanSlot[], reasons: string[]} | null} plan
+ * @property {IntentPayload} battery_mode
+ * @property {{mode: string, expires_at: number, who: string} | null} external
+ * @property {string | null} error
+ *
+ * @typedef {object} ScheduleEntry
+ * @property {string} hours
+ * @property {string} days
+ * @property {string} mode
+ * @property {number} soc_pct
+ * @property {number | null} power_w
+ * @property {string} name
  *
  * @typedef {object} HistoryPayload
  * @property {number} resolution_s
