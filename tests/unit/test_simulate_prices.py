@@ -55,6 +55,7 @@ async def test_the_planner_charges_at_night_and_the_bill_beats_zero_export(days:
     assert planned["grid_charged_kwh"] > 5  # it filled the batteries in the cheap night
     assert planned["cost"] < zero_export["cost"] - 2.0
     assert planned["none_cost"] == zero_export["none_cost"]
+    assert 24 <= planned["plans_made"] <= 40  # hourly, when prices come out, when the SoC leaves the plan
 
 
 @pytest.mark.parametrize("extra, message", [

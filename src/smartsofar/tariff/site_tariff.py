@@ -8,6 +8,7 @@ a given moment, which the simulation uses so a plan never sees prices before the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -17,8 +18,6 @@ from smartsofar.tariff.clock import local_at, local_date, parse_days, parse_wind
 from smartsofar.tariff.prices import PriceCurve, PriceSlot
 from smartsofar.tariff.tempo import DAY_STARTS_MIN, TempoColours, TempoTariff
 from smartsofar.tariff.zones import Zone, ZoneTariff
-
-FAR_S = 10 * 365 * 86400
 
 
 def zone_tariff(base: float, zones: list[ZoneConfig], extra: tuple[str, float] | None, zone_name: str) -> ZoneTariff:
@@ -90,7 +89,7 @@ class SiteTariff:
     def published_until(self, now: float) -> float:
         """How far a market that publishes tomorrow at ``publish_hour`` has published by ``now``."""
         if self.kind == "time_of_use":
-            return now + FAR_S
+            return math.inf  # always known
         today = local_date(now, self.zone)
         moment = datetime.fromtimestamp(now, self.zone)
         hour = self.config.publish_hour

@@ -31,6 +31,7 @@ def test_heures_creuses_prices_the_night_and_the_day() -> None:
     assert curve.at(at("2024-02-05T21:59")) == 0.27
     assert curve.at(at("2024-02-05T22:00")) == 0.2068
     assert curve.known_through(at("2024-02-05T00:00"), at("2024-02-07T00:00")) == at("2024-02-07T00:00")
+    assert tariff.published_until(0.0) == tariff.published_until(3600.0)  # nothing new ever comes out
 
 
 def test_a_window_past_midnight_belongs_to_the_day_it_starts_on() -> None:
