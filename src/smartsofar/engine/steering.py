@@ -47,6 +47,7 @@ class Steering:
         self.clock = clock
         self.external: ExternalMode | None = None
         self.plan: Plan | None = None
+        self._plan_intent: tuple[Plan, int, float, BatteryIntent] | None = None  # the last slot's, worded once
 
     def request(self, mode: BatteryMode, *, lease_s: float = EXTERNAL_LEASE_S, charge_w: float | None = None,
                 soc_pct: float | None = None, who: str = "external") -> ExternalMode | None:
@@ -88,10 +89,21 @@ class Steering:
 
     def _from_plan(self, now: float) -> BatteryIntent:
         plan = self.plan
-        slot = plan.slot_at(now) if plan else None
-        if plan is None or slot is None:
+        if plan is None:
             return NORMAL
-        index = plan.slots.index(slot)
+        cached = self._plan_intent
+        if cached is not None and cached[0] is plan and plan.slots[cached[1]].start <= now < plan.slots[cached[1]].end \
+                and cached[2] == self.grid_charge_w():
+            return cached[3]
+        index = plan.index_at(now)
+        if index is None:
+            return NORMAL
+        intent = self._slot_intent(plan, index)
+        self._plan_intent = (plan, index, self.grid_charge_w(), intent)
+        return intent
+
+    def _slot_intent(self, plan: Plan, index: int) -> BatteryIntent:
+        slot = plan.slots[index]
         reason = explain(plan, index, self.zone, self.currency)
         if slot.action is Action.HOLD:
             return BatteryIntent(BatteryMode.HOLD, 0.0, None, "plan", reason, slot.end)

@@ -16,6 +16,7 @@ deterministic: the same inputs give the same plan.
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from collections.abc import Sequence
@@ -109,12 +110,15 @@ class Plan:
     end_value_per_kwh: float
     notes: tuple[str, ...] = field(default=())
 
+    def index_at(self, t: float) -> int | None:
+        """The index of the slot in force at ``t``."""
+        i = bisect.bisect_right([s.start for s in self.slots], t) - 1
+        return i if i >= 0 and t < self.slots[i].end else None
+
     def slot_at(self, t: float) -> SlotPlan | None:
         """The slot in force at ``t``."""
-        for slot in self.slots:
-            if slot.start <= t < slot.end:
-                return slot
-        return None
+        i = self.index_at(t)
+        return None if i is None else self.slots[i]
 
     @property
     def until(self) -> float:
