@@ -41,12 +41,11 @@ def _checked(check: object, value: str) -> str:
     return value
 
 
-class ZoneConfig(Section):
-    """Some hours on some days at one price."""
+class TimedSection(Section):
+    """Some hours on some days: ``hours`` (local windows) and ``days`` (the days they start on)."""
 
     hours: str = Field(description="Local time windows, e.g. 22:00-06:00 or 02:00-07:00,13:00-16:00")
     days: str = Field("all", description="Days the windows start on: all, mon-fri, sat,sun ...")
-    price: float = Field(description="Price per kWh in these hours", ge=-MAX_ABS_PRICE, le=MAX_ABS_PRICE)
 
     @field_validator("hours")
     @classmethod
@@ -57,6 +56,12 @@ class ZoneConfig(Section):
     @classmethod
     def _days(cls, value: str) -> str:
         return _checked(parse_days, value)
+
+
+class ZoneConfig(TimedSection):
+    """Some hours on some days at one price."""
+
+    price: float = Field(description="Price per kWh in these hours", ge=-MAX_ABS_PRICE, le=MAX_ABS_PRICE)
 
 
 class TempoPrices(Section):
@@ -157,26 +162,14 @@ class PlannerConfig(Section):
     replan_soc_pct: float = Field(10, ge=1, le=50, description="Re-plan when the SoC is this far from the plan")
 
 
-class ScheduleEntry(Section):
+class ScheduleEntry(TimedSection):
     """A battery mode at set hours, e.g. charge to 80 % between 01:00 and 05:00 on weekdays."""
 
-    hours: str = Field(description="Local time window(s), e.g. 01:00-05:00")
-    days: str = Field("all", description="Days the windows start on: all, mon-fri, sat,sun ...")
     mode: BatteryMode = Field(description="charge (from the grid), hold (no discharging) or normal")
     soc_pct: float = Field(100, ge=0, le=100, description="charge: up to this SoC, then hold")
     power_w: int | None = Field(None, ge=0, le=100_000, description="charge: at this power, W (empty: the most "
                                 "allowed)")
     name: str = Field("", max_length=40, description="A name for people")
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: str) -> str:
-        return _checked(parse_windows, value)
-
-    @field_validator("days")
-    @classmethod
-    def _days(cls, value: str) -> str:
-        return _checked(parse_days, value)
 
     def label(self) -> str:
         """'charge to 80 % 01:00-05:00 mon-fri'."""

@@ -181,6 +181,10 @@ class SettingsFile:
             _set(document, key.split("."), value)
         if "meter.url" in changes and self.effective.meter is not None:
             _fit_meter_to_its_url(document, self.effective.meter.type)
+        return self._write(document, tuple(changes))
+
+    def _write(self, document: tomlkit.TOMLDocument, keys: tuple[str, ...]) -> SaveResult:
+        """Validate the whole changed document, then write it atomically; nothing is written if it is invalid."""
         try:
             config = parse_config(document.unwrap(), "settings")
         except ConfigError as exc:
@@ -191,7 +195,7 @@ class SettingsFile:
             raise StorageError(f"{self.path} could not be written ({exc.strerror or exc}); nothing was changed") \
                 from None
         self.effective = config
-        return SaveResult(config, self.path, tuple(changes))
+        return SaveResult(config, self.path, keys)
 
 
     def save_schedule(self, entries: list[dict[str, Any]]) -> SaveResult:
@@ -209,17 +213,7 @@ class SettingsFile:
             document["schedule"] = table
         elif "schedule" in document:
             del document["schedule"]
-        try:
-            config = parse_config(document.unwrap(), "settings")
-        except ConfigError as exc:
-            raise InvalidInputError(str(exc).removeprefix("settings: ")) from None
-        try:
-            atomic_write(self.path, tomlkit.dumps(document), mode=0o600)
-        except OSError as exc:
-            raise StorageError(f"{self.path} could not be written ({exc.strerror or exc}); nothing was changed") \
-                from None
-        self.effective = config
-        return SaveResult(config, self.path, ("schedule",))
+        return self._write(document, ("schedule",))
 
 
 def _a_setting(key: str) -> bool:
