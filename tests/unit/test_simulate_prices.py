@@ -58,7 +58,7 @@ async def test_the_planner_charges_at_night_and_the_bill_beats_zero_export(days:
     assert 24 <= planned["plans_made"] <= 40  # hourly, when prices come out, when the SoC leaves the plan
 
 
-@pytest.mark.parametrize("extra, message", [
+@pytest.mark.parametrize(("extra", "message"), [
     (["--prices-from", "2024-01-08"], "go with --prices or --tariff"),
     (["--prices", "x.csv"], "need --prices-from"),
     (["--prices", "x.csv", "--prices-from", "8 Jan"], "YYYY-MM-DD"),

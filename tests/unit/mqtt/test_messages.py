@@ -44,7 +44,7 @@ def test_discovery_names_each_unit_as_its_own_device() -> None:
     assert set(devices) == {"garage", "cellar"}
     assert devices["cellar"]["serial_number"] == "SE1ES230M2000" and devices["cellar"]["via_device"] == NODE
     unique = [c["unique_id"] for c in configs]
-    assert len(unique) == len(set(unique)) == 15 + 2 * 12
+    assert len(unique) == len(set(unique)) == 20 + 2 * 12
 
 
 def test_a_renamed_prefix_and_client_move_every_topic() -> None:
