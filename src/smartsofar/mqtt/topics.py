@@ -3,14 +3,16 @@
 Under the base topic (default ``smartsofar``):
 
 - ``status``: ``online`` / ``offline`` (retained; ``offline`` is also the broker-held last will);
-- ``state``: the site as JSON (retained): grid W and per phase, mode, setpoint, batteries, SoC, energies;
+- ``state``: the site as JSON (retained): grid W and per phase, mode, setpoint, batteries, SoC, energies, the
+  battery mode in force and why, the price now, the plan's SoC and its next action;
 - ``unit/<id>/state`` (retained) and ``unit/<id>/availability`` (``online`` / ``offline``, retained);
 - ``events``: commands with their decoded status word, faults raised and cleared (not retained);
 - ``error``: why a command payload was refused (not retained).
 
 Commands: ``set/mode`` (auto | manual | standby, or v1's 1 / 0), ``set/power`` (W, manual mode only),
 ``set/target`` (W), ``set/allow_charge`` and ``set/allow_discharge`` (ON / OFF), ``set/standby`` (any
-payload). With ``sofar2mqtt_topics``: ``Sofar2mqtt/set/standby``, ``.../auto``, ``.../charge`` (W) and
+payload), ``set/battery_mode`` (normal | hold | charge for 60 s, or JSON with ``lease_s``, ``charge_w``,
+``soc_pct``). With ``sofar2mqtt_topics``: ``Sofar2mqtt/set/standby``, ``.../auto``, ``.../charge`` (W) and
 ``.../discharge`` (W), for people moving from Sofar2mqtt.
 """
 
