@@ -49,8 +49,12 @@ async def test_requests_move_the_units_and_the_page_sees_it(live: LiveService, h
     data = json.loads((await http.get("/data.json")).text)
     assert data["Charger1_running_state_Value"] == "Dischar." and int(data["SetPoint_Power_Value"]) < -1200
     assert (await http.put("/api/v1/mode", json={"mode": "manual"})).json()["mode"] == "manual"
+    # read after write: the state, v1's data.json and the stream say so before the next cycle
+    assert json.loads((await http.get("/data.json")).text)["SetPoint_ModeAuto_Value"] == "0"
+    assert (await http.get("/api/v1/state")).json()["mode"]["mode"] == "manual"
     response = await http.put("/api/v1/power", json={"power_w": 2000})
     assert response.status_code == 200 and response.json()["manual_power_w"] == 2000
+    assert (await http.get("/api/v1/state")).json()["mode"]["manual_power_w"] == 2000
     assert await eventually(lambda: abs(live.battery_w() - 2000) < 30)
     refused = await http.put("/api/v1/power", json={"power_w": 7000})
     assert refused.status_code == 422 and abs(live.battery_w() - 2000) < 30

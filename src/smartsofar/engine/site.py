@@ -97,12 +97,16 @@ class Site:
         self.events.publish(Event(self.wall_clock(), kind, message, unit_id, dict(data or {})))
 
     def set_mode_state(self, state: ModeState) -> None:
-        """Adopt a new operating state (validated by the caller): the next cycle acts on it."""
+        """Adopt a new operating state (validated by the caller): the next cycle acts on it, and a snapshot
+        with it is published now, so whoever asked (or watches) reads it back at once."""
         previous, self.mode = self.mode, state
         if previous.mode is not state.mode or previous.target_w != state.target_w:
             self.memory.law.reset()
         if previous != state:
             self.emit("mode", f"mode {state.mode}", data=state.to_json())
+            self._snapshot = None
+            if self.snapshots.subscriber_count or self.keep_snapshots:
+                self.snapshots.publish(self.snapshot())
 
     # --- one cycle ------------------------------------------------------------------------------------------
 
