@@ -295,7 +295,14 @@ export async function initLiveChart() {
     live.battery = history.battery_w.slice(); live.setpoint = history.battery_w.map(() => null);
     live.soc = history.soc_pct.slice();
   } catch { /* no history kept here: the chart fills from the stream */ }
-  charts.live = new uPlot(chartOptions("", 260, powerSeries()), liveData(), $("#live-chart"));
+  const options = chartOptions("", 260, powerSeries());
+  // Always the last 15 minutes in clock time, however few points there are yet (uPlot would zoom into seconds).
+  options.scales.x = { time: true, range: (/** @type {any} */ _u, /** @type {number | null} */ _min,
+    /** @type {number | null} */ max) => {
+    const end = max || Date.now() / 1000;
+    return [end - LIVE_WINDOW_S, end];
+  } };
+  charts.live = new uPlot(options, liveData(), $("#live-chart"));
 }
 
 function liveData() { const l = dashboard.live; return [l.t, l.grid, l.battery, l.setpoint, l.soc]; }

@@ -28,16 +28,23 @@ export async function loadHistory() {
     const phased = series.grid_a_w.some((v) => v !== null);
     const data = [series.t, series.grid_w, series.battery_w, series.house_w, series.soc_pct,
       ...(phased ? [series.grid_a_w, series.grid_b_w, series.grid_c_w] : [])];
+    const options = chartOptions("", 340, historySeries(phased));
+    // The range asked for, even when it holds no data yet (uPlot's empty axis would start in 1970).
+    options.scales.x = { time: true, range: () => [start.getTime() / 1000, end.getTime() / 1000] };
     if (charts.history) charts.history.destroy();
-    charts.history = new uPlot(chartOptions("", 340, historySeries(phased)), data, $("#hist-chart"));
+    charts.history = new uPlot(options, data, $("#hist-chart"));
     const first = new Date(end.getTime() - 7 * 86400000).toISOString().slice(0, 10);
     const last = new Date(end.getTime() - 86400000).toISOString().slice(0, 10);
-    renderDays(await api("GET", `/api/v1/history/days?first=${first}&last=${last}`));
+    renderDays(await api("GET", `/api/v1/history/days?first=${first}&last=${last}`), first, last);
   } catch (error) { banner(/** @type {Error} */ (error).message); }
 }
 
-/** @param {DayPayload[]} days */
-function renderDays(days) {
+/**
+ * @param {DayPayload[]} days
+ * @param {string} first the first day asked for (YYYY-MM-DD)
+ * @param {string} last the last
+ */
+function renderDays(days, first, last) {
   /** @param {number} wh */
   const kwh = (wh) => (wh / 1000).toFixed(2);
   $("#days-table tbody").replaceChildren(...days.map((d) => el("tr", {},
@@ -56,8 +63,8 @@ function renderDays(days) {
     days.map((d) => d.charged_wh / 1000), days.map((d) => d.discharged_wh / 1000)];
   const options = chartOptions("", 220, series, false);
   options.axes[1].label = "kWh";
-  options.scales.x = { time: true, range: (/** @type {any} */ _u, /** @type {number} */ min,
-    /** @type {number} */ max) => [min - 43200, max + 43200] };
+  const noon = (/** @type {string} */ day) => new Date(`${day}T12:00:00`).getTime() / 1000;
+  options.scales.x = { time: true, range: () => [noon(first) - 43200, noon(last) + 43200] };
   if (charts.days) charts.days.destroy();
   charts.days = new uPlot(options, data, $("#days-chart"));
 }
