@@ -10,7 +10,8 @@ SoC as energies). Each slot takes one of three actions, which are what the inner
 
 A dynamic programme over the bank's energy (``LEVELS`` steps) finds the cheapest run of actions given the
 import and feed-in prices and the forecast (``plan.forecast``); the energy left at the end is valued at the
-horizon's median import price, discharged, so a plan cannot look cheap by emptying the bank. Pure and
+horizon's cheapest import price, discharged: a plan can neither look cheap by emptying the bank nor buy energy
+only to end fuller. Pure and
 deterministic: the same inputs give the same plan.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -160,7 +160,9 @@ def plan(bank: Bank, slots: Sequence[PlanInput], now: float) -> Plan:
     low, high = bank.floor_wh, max(bank.floor_wh, bank.ceiling_wh)
     step = (high - low) / LEVELS if high > low else 0.0
     levels = [low + i * step for i in range(LEVELS + 1)] if step else [low]
-    end_value = statistics.median(s.import_price for s in slots) * bank.discharge_efficiency / 1000  # per Wh
+    # Energy left at the end is worth the cheapest import it can replace: never more than it costs to buy, so the
+    # plan never charges from the grid only to end fuller, and never empties the bank at a loss either.
+    end_value = max(0.0, min(s.import_price for s in slots)) * bank.discharge_efficiency / 1000  # per Wh
     options = _options(bank)
 
     def value_at(values: list[float], energy: float) -> float:

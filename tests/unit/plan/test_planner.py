@@ -76,3 +76,8 @@ def test_the_plan_never_expects_to_pay_more_than_zero_export(prices: list[float]
     tolerance = 0.02 * len(prices) * 0.1  # the energy grid's rounding, a few Wh per slot
     assert made.expected_cost <= made.zero_export_cost + tolerance
     assert all(480.0 - 1e-6 <= s.energy_end_wh <= 9600.0 + 1e-6 for s in made.slots)
+
+
+def test_with_nothing_to_cover_it_never_buys_energy_just_to_end_fuller() -> None:
+    made = plan(bank(energy_wh=4800.0), hours(red_day(), need_wh=0.0), 0.0)  # a new install: no history yet
+    assert all(s.action is not Action.CHARGE for s in made.slots)
