@@ -109,6 +109,7 @@ class Plan:
     zero_export_cost: float
     end_value_per_kwh: float
     notes: tuple[str, ...] = field(default=())
+    capacity_wh: float = 0.0  # the bank's, for comparing the plan with the SoC
 
     def index_at(self, t: float) -> int | None:
         """The index of the slot in force at ``t``."""
@@ -119,6 +120,18 @@ class Plan:
         """The slot in force at ``t``."""
         i = self.index_at(t)
         return None if i is None else self.slots[i]
+
+    def departed(self, t: float, soc_pct: float | None, limit_pct: float) -> bool:
+        """True when the SoC at ``t`` is more than ``limit_pct`` from what the plan expected (or the plan has run
+        out): time to plan again."""
+        slot = self.slot_at(t)
+        if slot is None:
+            return True
+        if soc_pct is None:
+            return False
+        share = (t - slot.start) / (slot.end - slot.start)
+        expected = slot.energy_start_wh + (slot.energy_end_wh - slot.energy_start_wh) * share
+        return bool(self.capacity_wh) and abs(soc_pct - 100 * expected / self.capacity_wh) > limit_pct
 
     @property
     def until(self) -> float:
@@ -211,4 +224,5 @@ def _walk(bank: Bank, slots: Sequence[PlanInput], choices: list[list[tuple[Actio
         energy, ze_energy = end, ze_end
     cost -= end_value_per_kwh * (energy - bank.energy_wh) / 1000
     ze_cost -= end_value_per_kwh * (ze_energy - bank.energy_wh) / 1000
-    return Plan(now, tuple(planned), round(cost, 4), round(ze_cost, 4), round(end_value_per_kwh, 5))
+    return Plan(now, tuple(planned), round(cost, 4), round(ze_cost, 4), round(end_value_per_kwh, 5),
+                capacity_wh=bank.capacity_wh)

@@ -114,16 +114,6 @@ class Planning:
                                                                               self.config.tariff.currency))
         return made
 
-    def _departed(self, now: float) -> bool:
-        plan, soc = self.plan, self.site.site_soc_pct()
-        slot = plan.slot_at(now) if plan else None
-        if plan is None or slot is None or soc is None or (not slot.energy_start_wh and not slot.energy_end_wh):
-            return plan is not None and slot is None
-        capacity = sum(rt.config.capacity_wh for rt in self.site.units)
-        share = (now - slot.start) / (slot.end - slot.start)
-        expected = slot.energy_start_wh + (slot.energy_end_wh - slot.energy_start_wh) * share
-        return abs(soc - 100 * expected / capacity) > self.config.planner.replan_soc_pct
-
     async def run(self, history: History | None) -> None:
         """Fetch prices and re-plan until cancelled."""
         self.history = history
@@ -132,7 +122,9 @@ class Planning:
             next_plan = 0.0
             while True:
                 now = self.clock()
-                if self.enabled and (now >= next_plan or self._departed(now)):
+                departed = self.plan is not None and \
+                    self.plan.departed(now, self.site.site_soc_pct(), self.config.planner.replan_soc_pct)
+                if self.enabled and (now >= next_plan or departed):
                     made = await self.replan()
                     next_plan = (math.floor(self.clock() / REPLAN_S) + 1) * REPLAN_S if made and made.slots \
                         else self.clock() + RETRY_S  # no SoC or no prices yet: soon again

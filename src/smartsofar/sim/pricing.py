@@ -182,7 +182,8 @@ class SimPlanner:
         due = now >= self._next_plan or published > self._published
         if not due and now >= self._next_check:
             self._next_check = now + DEPARTURE_CHECK_S
-            due = self._departed(now)
+            due = self.plan is not None and \
+                self.plan.departed(now, self.site.site_soc_pct(), self.config.replan_soc_pct)
         if not due:
             return
         soc = self.site.site_soc_pct()
@@ -196,13 +197,3 @@ class SimPlanner:
         self.plans += 1
         self._published = published
         self._next_plan = (math.floor(now / REPLAN_S) + 1) * REPLAN_S
-
-    def _departed(self, now: float) -> bool:
-        plan = self.plan
-        soc = self.site.site_soc_pct()
-        slot = plan.slot_at(now) if plan else None
-        if slot is None or soc is None:
-            return plan is not None
-        span = slot.end - slot.start
-        expected = slot.energy_start_wh + (slot.energy_end_wh - slot.energy_start_wh) * (now - slot.start) / span
-        return abs(soc - 100 * expected / self.capacity_wh) > self.config.replan_soc_pct

@@ -81,3 +81,11 @@ def test_the_plan_never_expects_to_pay_more_than_zero_export(prices: list[float]
 def test_with_nothing_to_cover_it_never_buys_energy_just_to_end_fuller() -> None:
     made = plan(bank(energy_wh=4800.0), hours(red_day(), need_wh=0.0), 0.0)  # a new install: no history yet
     assert all(s.action is not Action.CHARGE for s in made.slots)
+
+
+def test_a_soc_far_from_the_plan_or_a_plan_run_out_asks_for_a_new_plan() -> None:
+    made = plan(bank(energy_wh=4800.0), hours([0.2] * 4), 0.0)
+    expected = made.slots[0].soc_end_pct
+    assert not made.departed(3599.0, expected, 10.0)
+    assert made.departed(3599.0, expected + 15.0, 10.0)
+    assert made.departed(5 * HOUR, expected, 10.0)  # past its last slot
