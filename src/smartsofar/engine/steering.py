@@ -78,7 +78,7 @@ class Steering:
             power = most if external.charge_w is None else min(most, external.charge_w)
             return BatteryIntent(external.mode, power if external.mode is BatteryMode.CHARGE else 0.0,
                                  external.soc_pct, "external", f"asked by {external.who}", external.expires_at)
-        entry = active_entry(self.schedule, now, self.zone)
+        entry = active_entry(self.schedule, now, self.zone) if self.schedule else None
         if entry is not None:
             item, ends = entry
             power = most if item.power_w is None else min(most, float(item.power_w))

@@ -128,7 +128,7 @@ class Planning:
                     made = await self.replan()
                     next_plan = (math.floor(self.clock() / REPLAN_S) + 1) * REPLAN_S if made and made.slots \
                         else self.clock() + RETRY_S  # no SoC or no prices yet: soon again
-                wait = min(CHECK_S, max(1.0, next_plan - self.clock()))
+                wait = min(CHECK_S, max(1.0, next_plan - self.clock())) if self.enabled else CHECK_S
                 if self.feed is None:
                     await asyncio.sleep(wait)
                     continue
