@@ -196,6 +196,8 @@ class WebConfig(Section):
     trusted_proxies: list[str] = Field(default_factory=list, description="Addresses of reverse proxies in front of "
                                        "the page whose X-Forwarded-For is believed (none: a client is the address "
                                        "it connects from)")
+    public_url: str | None = Field(None, description="The address people open the page at, for Home Assistant's "
+                                   "'Visit' link (empty: this machine's name and the port)")
 
     @field_validator("host")
     @classmethod
@@ -203,6 +205,13 @@ class WebConfig(Section):
         if value != "" and not re.fullmatch(r"[A-Za-z0-9:.%_-]{1,253}|\[[0-9A-Fa-f:.%]+\]", value):
             raise ValueError(f"{value[:60]!r} is not a host name or an address")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _page_address(cls, value: str | None) -> str | None:
+        if value and (urlsplit(value).scheme not in ("http", "https", "homeassistant") or not urlsplit(value).netloc):
+            raise ValueError("must be http://HOST[:PORT]/..., https://... or homeassistant://...")
+        return value or None
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -22,14 +22,17 @@ from smartsofar.config import Config
 from smartsofar.engine.facade import Engine
 from smartsofar.logbuffer import LogBuffer
 from smartsofar.mqtt.bridge import MqttBridge
+from smartsofar.mqtt.discovery import DiscoveryContext
 from smartsofar.plan.service import Planning
+from smartsofar.storage.energy_totals import EnergyTotals
 from smartsofar.storage.history import History
 from smartsofar.storage.recorder import HistoryRecorder
+from smartsofar.storage.site_identity import load_site_id
 from smartsofar.tasks import cancel_and_wait
 from smartsofar.web.app import create_app
 from smartsofar.web.auth import Auth
 from smartsofar.web.context import WebContext
-from smartsofar.web.server import RunningHttpServer, start_http
+from smartsofar.web.server import RunningHttpServer, page_url, start_http
 from smartsofar.web.settings import SettingsFile
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ class Service:
     web: RunningHttpServer | None = None
     context: WebContext | None = None
     recorder: HistoryRecorder | None = None
+    totals: EnergyTotals | None = None
+    site_id: str = ""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -63,6 +68,7 @@ class Service:
         config = self.config
         data_dir = config.storage.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.site_id = load_site_id(data_dir, config.mqtt.client_id)  # before anything else writes in data_dir
         self.logs.attach_loop(asyncio.get_running_loop())
         logging.getLogger().addHandler(self.logs)
         ours = logging.getLogger("smartsofar")
@@ -74,6 +80,8 @@ class Service:
                                          coarse_days=config.storage.history_coarse_days)
         recorder = self.recorder = HistoryRecorder(history, flush_every_s=config.storage.history_flush_s)
         self.tasks.append(asyncio.create_task(recorder.run(engine.snapshots), name="history"))
+        totals = self.totals = EnergyTotals(data_dir)
+        self.tasks.append(asyncio.create_task(totals.run(engine.snapshots), name="energy totals"))
         planning = engine.planning
         if isinstance(planning, Planning):
             self.tasks.append(asyncio.create_task(planning.run(history), name="planning"))
@@ -83,9 +91,9 @@ class Service:
                     web.read_only_without_login)
         self.context = WebContext(engine, auth, self.logs, history, SettingsFile(self.settings_path, config),
                                   demo=self.demo)
+        self.web = await start_http(create_app(self.context), web.host, web.port, web.trusted_proxies)
         if config.mqtt.url:
             await self._start_mqtt()
-        self.web = await start_http(create_app(self.context), web.host, web.port, web.trusted_proxies)
         if not auth.required and not _loopback(web.host):
             log.warning("the web page on %s is open to the whole network without a password; "
                         "set one with 'smartsofar passwd'", self.web.url)
@@ -93,7 +101,12 @@ class Service:
 
     async def _start_mqtt(self) -> None:
         assert self.engine is not None and self.context is not None
-        bridge = MqttBridge(self.config.mqtt, self.engine, self.recorder.today if self.recorder else None)
+        assert self.web is not None and self.totals is not None
+        web = self.config.web
+        context = DiscoveryContext(self.site_id, page_url(web.public_url, web.host, self.web.port),
+                                   self.config.tariff.currency)
+        bridge = MqttBridge(self.config.mqtt, self.engine, context, self.recorder.today if self.recorder else None,
+                            self.totals.persisted)
         self.tasks.append(asyncio.create_task(bridge.run(), name="mqtt"))
         self.context.extra_status["mqtt"] = bridge.status
         self.stoppers.append(bridge.stop)

@@ -17,6 +17,7 @@ import pytest
 from smartsofar.config import parse_config
 from smartsofar.modes import Mode
 from smartsofar.mqtt.bridge import MqttBridge
+from smartsofar.mqtt.discovery import DiscoveryContext
 from smartsofar.tasks import cancel_and_wait
 from tests.live_service import eventually
 from tests.mqtt.conftest import TlsBroker
@@ -25,8 +26,11 @@ from tests.web.stub import SITE, StubEngine
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed "
                                 "(scripts/install --dev installs it)")
-NODE = "smartsofar_smartsofar"
+NODE = "smartsofar_site1"
 TODAY = {"import_wh": 1234.0, "export_wh": 10.0, "charged_wh": 2000.0, "discharged_wh": 1500.0}
+TOTALS = {"site": {"grid_import_wh": 81234.0, "grid_export_wh": 10.0, "charged_wh": 5000.0, "discharged_wh": 4000.0},
+          "units": {"1": {"charged_wh": 2500.0, "discharged_wh": 2000.0}}}
+ENTITIES = 25 + 2 * 15  # the controller's, and each unit's
 
 
 @dataclass
@@ -43,7 +47,9 @@ class Bridged:
 async def bridged(url: str, **mqtt: Any) -> AsyncIterator[Bridged]:
     config = parse_config({**SITE, "mqtt": {"url": url, "publish_interval_s": 1, **mqtt}})
     engine = StubEngine(config)
-    bridge = MqttBridge(config.mqtt, engine, lambda: TODAY)
+    bridge = MqttBridge(config.mqtt, engine, DiscoveryContext("site1", "http://127.0.0.1:8080/"), lambda: TODAY,
+                        lambda: TOTALS)
+    bridge.birth_delay_s = (0.2, 0.4)
     task = asyncio.create_task(bridge.run())
     try:
         yield Bridged(bridge, engine)
@@ -74,7 +80,7 @@ def discovery(listener: Listener) -> dict[str, dict[str, Any]]:
 
 
 async def test_discovery_describes_every_entity_home_assistant_needs(live: Bridged, listener: Listener) -> None:
-    assert await eventually(lambda: len(discovery(listener)) == 20 + 2 * 12)  # the controller, 2 units
+    assert await eventually(lambda: len(discovery(listener)) == ENTITIES)
     configs = discovery(listener)
     mode_topic = f"homeassistant/select/{NODE}/mode/config"
     mode = json.loads(await retained(listener.port, mode_topic) or "{}")
@@ -91,7 +97,8 @@ async def test_discovery_describes_every_entity_home_assistant_needs(live: Bridg
         if component in ("select", "number", "switch", "button"):
             assert config["command_topic"].startswith("smartsofar/set/")
         if config.get("device_class") == "energy":
-            assert config["state_class"] == "total_increasing" and config["unit_of_measurement"] == "kWh"
+            assert config["unit_of_measurement"] == "kWh"
+            assert config.get("state_class") == "total_increasing" or config["entity_category"] == "diagnostic"
         if config.get("device_class") == "power" and component == "sensor":
             assert config["state_class"] == "measurement" and config["unit_of_measurement"] == "W"
     cellar = next(c["device"] for c in configs.values() if c["device"].get("name") == "cellar")
@@ -117,9 +124,11 @@ async def test_state_is_published_and_retained(live: Bridged, listener: Listener
     assert state["mode"] == "auto" and state["allow_charge"] == "ON" and len(state["phases_w"]) == 3
     assert state["battery_w"] == -1400 and state["grid_import_kwh"] == 1520.336
     assert state["today_import_kwh"] == 1.234 and state["today_discharged_kwh"] == 1.5
+    assert state["grid_import_net_kwh"] == 81.234 and state["battery_discharged_kwh"] == 4.0
     assert json.loads(await retained(listener.port, "smartsofar/state") or "{}")["mode"] == "auto"
     unit = listener.last_json("smartsofar/unit/1/state")
     assert unit["name"] == "garage" and unit["running_state"] == "discharging" and unit["soc_pct"] == 50
+    assert unit["battery_charged_kwh"] == 2.5
 
 
 async def test_commands_reach_the_engine(live: Bridged, listener: Listener) -> None:
@@ -222,12 +231,26 @@ async def test_an_offline_unit_makes_its_entities_unavailable(live: Bridged, lis
     assert await listener.wait_for("smartsofar/unit/2/availability", lambda p: p == "online")
 
 
-async def test_home_assistant_restarting_gets_the_discovery_again(live: Bridged, listener: Listener) -> None:
+async def test_home_assistant_restarting_gets_the_discovery_again_once(live: Bridged, listener: Listener) -> None:
     topic = f"homeassistant/select/{NODE}/mode/config"
     await listener.wait_for(topic)
     seen = len(listener.messages[topic])
-    await listener.publish("homeassistant/status", "online")
+    for _ in range(3):  # one birth, heard three times
+        await listener.publish("homeassistant/status", "online")
+    await asyncio.sleep(0.1)
+    assert len(listener.messages[topic]) == seen  # not at once: after a short random delay
     assert await eventually(lambda: len(listener.messages[topic]) > seen)
+    await asyncio.sleep(0.6)
+    assert len(listener.messages[topic]) == seen + 1
+
+
+async def test_a_retained_birth_on_connecting_is_not_answered_twice(broker: Broker, listener: Listener) -> None:
+    await listener.publish("homeassistant/status", "online", retain=True)
+    topic = f"homeassistant/select/{NODE}/mode/config"
+    async with bridged(broker.url):
+        await listener.wait_for(topic)
+        await asyncio.sleep(0.8)
+        assert len(listener.messages[topic]) == 1
 
 
 async def test_the_bridge_survives_a_broker_restart(live: Bridged, broker: Broker) -> None:

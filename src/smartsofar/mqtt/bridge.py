@@ -5,10 +5,12 @@ control loop never waits on the broker. When the broker goes away the bridge rec
 delay (1 s up to 60 s) and announces itself again. Its last will makes everything unavailable in Home
 Assistant if the service dies; a clean stop publishes ``offline`` itself.
 
-On every (re)connection, and whenever Home Assistant announces ``<prefix>/status = online``: ``status``
-``online``, the discovery configs, each unit's availability, and the current state. Discovery configs
-found on the broker for this node that no longer match a configured unit are removed (empty retained
-payloads). Commands go through ``SiteCommands``; a refused payload is answered on ``<base>/error`` and
+On every (re)connection: ``status`` ``online``, the discovery configs, each unit's availability, and the
+current state. When Home Assistant announces itself (its birth message, ``<prefix>/status = online``), all
+of it again after a random 1-5 s, so that many devices do not answer at once, and once per birth however
+often the message comes; a retained birth seen on connecting is already answered by the connection's own.
+Discovery configs found on the broker for this node that no longer match a configured unit are removed
+(empty retained payloads). Commands go through ``SiteCommands``; a refused payload is answered on ``<base>/error`` and
 changes nothing. Retained command messages are refused: a command must not be replayed on reconnect.
 """
 
@@ -19,6 +21,7 @@ import contextlib
 import functools
 import json
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +38,7 @@ from smartsofar.engine.snapshot import Event, SiteSnapshot
 from smartsofar.errors import InvalidInputError, StorageError
 from smartsofar.logbuffer import shorten
 from smartsofar.modes import parse_watts
-from smartsofar.mqtt.discovery import discovery_messages, node_id
+from smartsofar.mqtt.discovery import DiscoveryContext, discovery_messages
 from smartsofar.mqtt.topics import SOFAR2MQTT_PREFIX, Topics, site_payload, unit_payload
 from smartsofar.payloads import SitePayload, event_json
 from smartsofar.tasks import cancel_and_wait
@@ -44,19 +47,23 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
 MAX_COMMAND_CHARS = 256  # a command is a word or a number; anything longer is refused unread
 ECHO_CHARS = 200  # how much of a refused payload is logged and echoed on <base>/error
+BIRTH_DELAY_S = (1.0, 5.0)  # Home Assistant's advice: answer its birth after a short random delay
 
 
 class MqttBridge:
     """One broker connection (renewed as needed) for the life of the service."""
 
-    def __init__(self, config: MqttConfig, engine: EngineApi,
-                 today: Callable[[], dict[str, float]] | None = None) -> None:
+    def __init__(self, config: MqttConfig, engine: EngineApi, context: DiscoveryContext,
+                 today: Callable[[], dict[str, float]] | None = None,
+                 totals: Callable[[], dict[str, Any]] | None = None) -> None:
         assert config.url is not None
         self.config = config
         self.engine = engine
+        self.context = context
         self.today = today
+        self.totals = totals
         self.topics = Topics(config.base_topic)
-        self.node = node_id(config)
+        self.node = context.node()
         parts = urlsplit(config.url)
         self.tls = parts.scheme == "mqtts"
         self.host = parts.hostname or ""
@@ -74,6 +81,8 @@ class MqttBridge:
         self._availability: dict[int, bool] = {}
         self._discovery_topics: set[str] = set()
         self._described: tuple[object, ...] | None = None  # what the published discovery describes
+        self._birth: asyncio.Task[None] | None = None  # the answer to Home Assistant's birth, while it waits
+        self.birth_delay_s = BIRTH_DELAY_S
 
     def status(self) -> dict[str, Any]:
         """For diagnostics."""
@@ -122,6 +131,9 @@ class MqttBridge:
             for task in done:
                 task.result()  # re-raise why the connection ended
         finally:
+            if self._birth is not None:
+                tasks.add(self._birth)
+                self._birth = None
             await cancel_and_wait(tasks)
 
     async def stop(self) -> None:
@@ -182,20 +194,23 @@ class MqttBridge:
         self._described = self._description(state)
         if not self.config.discovery:
             return
-        messages = discovery_messages(self.config, state, self.engine.config.tariff.currency)
+        messages = discovery_messages(self.config, state, self.context)
         self._discovery_topics = set(messages)
         for topic, config in messages.items():
             await self._publish(client, topic, config, retain=True)
 
     async def _publish_state(self, client: aiomqtt.Client, state: SitePayload) -> None:
+        totals = self.totals() if self.totals else None
         await self._publish(client, self.topics.state, site_payload(state, self.today() if self.today else None,
-                                                                    self.engine.planning.summary()), retain=True)
+                                                                    self.engine.planning.summary(), totals),
+                            retain=True)
         for unit in state.units:
             if self._availability.get(unit.unit_id) != unit.available:
                 self._availability[unit.unit_id] = unit.available
                 await self._publish(client, self.topics.unit_availability(unit.unit_id),
                                     "online" if unit.available else "offline", retain=True)
-            await self._publish(client, self.topics.unit_state(unit.unit_id), unit_payload(unit), retain=True)
+            await self._publish(client, self.topics.unit_state(unit.unit_id), unit_payload(unit, totals),
+                                retain=True)
         self._state_due = False
 
     async def _publish_loop(self, client: aiomqtt.Client, snapshots: Subscription[SiteSnapshot],
@@ -232,8 +247,8 @@ class MqttBridge:
             payload = message.payload.decode("utf-8", "replace") if isinstance(message.payload, bytes | bytearray) \
                 else "" if message.payload is None else str(message.payload)
             if topic == f"{self.config.discovery_prefix}/status":
-                if payload == "online":
-                    await self._announce(client)  # Home Assistant restarted: it needs everything again
+                if payload == "online" and not message.retain and self._birth is None:
+                    self._birth = asyncio.create_task(self._answer_birth(client))
             elif topic.endswith("/config") and f"/{self.node}/" in topic:
                 if payload and topic not in self._discovery_topics:
                     log.info("removing discovery of an entity that no longer exists: %s", topic)
@@ -245,6 +260,16 @@ class MqttBridge:
                 verb = topic.removeprefix(SOFAR2MQTT_PREFIX)
                 await self._command(client, topic, payload, message.retain,
                                     functools.partial(self._sofar2mqtt, verb, payload))
+
+    async def _answer_birth(self, client: aiomqtt.Client) -> None:
+        """Home Assistant (re)started: it needs everything again, once, after a short random delay."""
+        try:
+            await asyncio.sleep(random.uniform(*self.birth_delay_s))
+            await self._announce(client)
+        except aiomqtt.MqttError:
+            pass  # the connection is lost: the next one announces everything itself
+        finally:
+            self._birth = None
 
     async def _command(self, client: aiomqtt.Client, topic: str, payload: str, retained: bool,
                        apply: Callable[[], None]) -> None:

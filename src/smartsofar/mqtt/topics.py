@@ -90,8 +90,12 @@ class SiteState(Payload):
     safety: SafetyState
     message: str
     meter_state: str | None
-    grid_import_kwh: float | None  # the meter's counters
+    grid_import_kwh: float | None  # the meter's counters (each phase counted on its own, summed)
     grid_export_kwh: float | None
+    grid_import_net_kwh: float | None = None  # lifetime, netted across phases (storage.energy_totals)
+    grid_export_net_kwh: float | None = None
+    battery_charged_kwh: float | None = None  # lifetime, every unit, DC side
+    battery_discharged_kwh: float | None = None
     today_import_kwh: float | None  # today's energies, from the history
     today_export_kwh: float | None
     today_charged_kwh: float | None
@@ -130,13 +134,15 @@ class UnitState(Payload):
     import_today_kwh: float | None = None
     load_today_kwh: float | None = None
     battery_cycles: float | None = None
+    battery_charged_kwh: float | None = None  # lifetime, DC side (storage.energy_totals)
+    battery_discharged_kwh: float | None = None
     faults: list[str] = Field(default_factory=list)
     alerts: list[str] = Field(default_factory=list)
 
 
 def site_payload(state: SitePayload, today: dict[str, float] | None = None,
-                 plan: dict[str, Any] | None = None) -> SiteState:
-    """The ``state`` message (``plan``: ``Planning.summary``)."""
+                 plan: dict[str, Any] | None = None, totals: dict[str, Any] | None = None) -> SiteState:
+    """The ``state`` message (``plan``: ``Planning.summary``; ``totals``: ``EnergyTotals.persisted``)."""
     meter = state.meter
     fresh = meter is not None and meter.fresh
     mode = state.mode
@@ -152,15 +158,19 @@ def site_payload(state: SitePayload, today: dict[str, float] | None = None,
         grid_export_kwh=_kwh(meter.export_wh, 3) if meter else None, **energies,
         battery_mode=str(state.battery_mode.mode), battery_mode_source=state.battery_mode.source,
         battery_mode_reason=state.battery_mode.reason[:200], price_now=(plan or {}).get("price_now"),
-        planned_soc_pct=(plan or {}).get("planned_soc_pct"), next_action=(plan or {}).get("next_action"))
+        planned_soc_pct=(plan or {}).get("planned_soc_pct"), next_action=(plan or {}).get("next_action"),
+        **_lifetime((totals or {}).get("site"), grid_import_net="grid_import_wh", grid_export_net="grid_export_wh",
+                    battery_charged="charged_wh", battery_discharged="discharged_wh"))
 
 
-def unit_payload(unit: UnitPayload) -> UnitState:
-    """A ``unit/<id>/state`` message."""
+def unit_payload(unit: UnitPayload, totals: dict[str, Any] | None = None) -> UnitState:
+    """A ``unit/<id>/state`` message (``totals``: ``EnergyTotals.persisted``)."""
     r = unit.reading
     common = {"name": unit.name, "available": unit.available, "link": unit.link, "reason": unit.unavailable_reason,
               "setpoint_w": unit.setpoint_w, "last_command": unit.last_command,
-              "last_result": unit.status.result if unit.status else None}
+              "last_result": unit.status.result if unit.status else None,
+              **_lifetime(((totals or {}).get("units") or {}).get(str(unit.unit_id)),
+                          battery_charged="charged_wh", battery_discharged="discharged_wh")}
     if r is None:
         return UnitState.model_validate(common)
     return UnitState.model_validate({
@@ -172,6 +182,13 @@ def unit_payload(unit: UnitPayload) -> UnitState:
         "import_today_kwh": _kwh(r.import_today_wh, 2), "load_today_kwh": _kwh(r.load_today_wh, 2),
         "battery_cycles": r.battery_cycles, "faults": r.fault_labels, "alerts": r.alert_labels,
     })
+
+
+def _lifetime(counters: dict[str, float] | None, **names: str) -> dict[str, float | None]:
+    """``<name>_kwh`` for each lifetime counter (None when not counted yet); kWh to 3 decimals, so a counter
+    never shows less than it did (the Wh on disk only grow)."""
+    return {f"{name}_kwh": None if counters is None or key not in counters else round(counters[key] / 1000, 3)
+            for name, key in names.items()}
 
 
 def _kwh(wh: float | None, digits: int) -> float | None:

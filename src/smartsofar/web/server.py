@@ -31,6 +31,16 @@ class RunningHttpServer:
         await self.task
 
 
+def page_url(public_url: str | None, host: str, port: int) -> str:
+    """The address people open the page at: ``public_url`` when set, else this machine's name (when the page
+    listens on every address) or the address it listens on, and the port."""
+    if public_url:
+        return public_url
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.gethostname()
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 MAX_CONNECTIONS = 256  # beyond this, uvicorn answers 503 at once, before the process runs out of descriptors
 
 
