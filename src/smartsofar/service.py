@@ -28,6 +28,7 @@ from smartsofar.storage.energy_totals import EnergyTotals
 from smartsofar.storage.history import History
 from smartsofar.storage.recorder import HistoryRecorder
 from smartsofar.storage.site_identity import load_site_id
+from smartsofar.systemd_notify import SystemdNotifier
 from smartsofar.tasks import cancel_and_wait
 from smartsofar.web.app import create_app
 from smartsofar.web.auth import Auth
@@ -90,7 +91,7 @@ class Service:
                     web.api_token_hash.get_secret_value() if web.api_token_hash else None,
                     web.read_only_without_login)
         self.context = WebContext(engine, auth, self.logs, history, SettingsFile(self.settings_path, config),
-                                  demo=self.demo)
+                                  demo=self.demo, cycling=engine.runner.cycling)
         self.web = await start_http(create_app(self.context), web.host, web.port, web.trusted_proxies)
         if config.mqtt.url:
             await self._start_mqtt()
@@ -140,14 +141,24 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-async def serve(service: Service, *, on_ready: Callable[[Service], None] | None = None) -> int:
-    """Run until SIGTERM or SIGINT, then stop cleanly."""
+async def serve(service: Service, *, on_ready: Callable[[Service], None] | None = None,
+                notifier: SystemdNotifier | None = None) -> int:
+    """Run until SIGTERM or SIGINT, then stop cleanly. Under systemd (``Type=notify``): ``READY=1`` once the
+    first control decision is made and the page is served, the watchdog fed while the control loop cycles,
+    and ``STOPPING=1`` on the way out."""
+    notifier = SystemdNotifier() if notifier is None else notifier
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    watchdog: asyncio.Task[None] | None = None
     try:
         await service.start()
+        engine = service.engine
+        assert engine is not None
+        notifier.ready(_status(service))
+        watchdog = asyncio.create_task(notifier.watch(engine.runner.cycling, lambda: _status(service)),
+                                       name="systemd watchdog")
         if on_ready is not None:
             on_ready(service)
         await stop.wait()
@@ -155,5 +166,16 @@ async def serve(service: Service, *, on_ready: Callable[[Service], None] | None 
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        notifier.stopping()
+        if watchdog is not None:
+            await cancel_and_wait([watchdog])
         await service.stop()
     return 0
+
+
+def _status(service: Service) -> str:
+    """One line for ``systemctl status``: the mode and what the controller is doing."""
+    snapshot = service.engine.latest() if service.engine else None
+    if snapshot is None:
+        return "starting"
+    return f"{snapshot.mode.mode}: {snapshot.message}"[:200]

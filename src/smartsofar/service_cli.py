@@ -1,4 +1,5 @@
-"""``smartsofar run``, ``config check [--probe]``, ``init``, ``passwd`` and ``token``: the service and its set-up.
+"""``smartsofar run``, ``config check [--probe]``, ``init``, ``passwd``, ``token`` and ``healthcheck``: the service
+and its set-up.
 
 Where the configuration comes from: ``--config FILE``, else ``$SMARTSOFAR_CONFIG``, else
 ``DATA_DIR/smartsofar.toml`` if it exists (DATA_DIR from ``--data-dir``, ``$SMARTSOFAR_DATA_DIR`` or the
@@ -12,6 +13,8 @@ import getpass
 import sys
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from smartsofar.config import Config, config_path, default_data_dir, load_config, load_toml, parse_config
 from smartsofar.config_example import example_config
@@ -30,7 +33,7 @@ from smartsofar.web.settings import SettingsFile
 
 
 def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register run, config, init, passwd and token."""
+    """Register run, config, init, passwd, token and healthcheck."""
     run = sub.add_parser("run", help="run SmartSofar: the control engine, the web page and MQTT",
                          description="Flags override the configuration file; with --bus, --units and --meter "
                          "no file is needed.")
@@ -55,6 +58,12 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     passwd.add_argument("--data-dir", help="data directory, where the configuration is kept by default")
     passwd.add_argument("--stdin", action="store_true", help="read the password from standard input")
     passwd.set_defaults(handler=run_passwd)
+
+    health = sub.add_parser("healthcheck", help="exit 0 if the service's control loop runs (Docker's HEALTHCHECK)",
+                            description="Asks URL/healthz; exit 0 while the control loop cycles, 1 otherwise.")
+    health.add_argument("--url", default="http://127.0.0.1:8080", help="the service's page (default %(default)s)")
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds (default %(default)s)")
+    health.set_defaults(handler=run_healthcheck)
 
     token = sub.add_parser("token", help="create a new API token for scripts (printed once)")
     token.add_argument("--config", help="the configuration file (see 'run')")
@@ -203,4 +212,20 @@ async def run_token(args: argparse.Namespace) -> int:
     print(token)
     print(f"(saved as a hash in {settings.path}; it is not shown again. Use it as 'Authorization: Bearer TOKEN', "
           "or for /update as ?token=TOKEN)", file=sys.stderr)
+    return 0
+
+
+async def run_healthcheck(args: argparse.Namespace) -> int:
+    """0 while the service answers that its control loop cycles; 1 (and why, on stderr) otherwise."""
+    url = args.url.rstrip("/") + "/healthz"
+    try:
+        async with httpx.AsyncClient(timeout=args.timeout) as http:
+            reply = await http.get(url)
+    except httpx.HTTPError as exc:
+        print(f"smartsofar: unhealthy: {url} did not answer ({exc.__class__.__name__}: {exc})", file=sys.stderr)
+        return 1
+    if reply.status_code != 200:
+        print(f"smartsofar: unhealthy: {url} answered {reply.status_code} {reply.text[:200]}", file=sys.stderr)
+        return 1
+    print(reply.json().get("status", "ok"))
     return 0

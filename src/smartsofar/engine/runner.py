@@ -25,6 +25,7 @@ from smartsofar.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 MAX_CYCLE_GAP_S = 1.0
 HEARTBEAT_CHECK_S = 1.0
+CYCLING_AGE_S = 5.0  # a control loop whose last good cycle is older than this has stalled
 
 
 class EngineRunner:
@@ -42,6 +43,7 @@ class EngineRunner:
         self._started = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._failures = 0
+        self._good_cycle_at: float | None = None  # monotonic time the last cycle ended without an error
         if poller is not None:
             poller.on_poll = commands.wake.set
 
@@ -112,6 +114,7 @@ class EngineRunner:
                 log.exception("control cycle failed (%d so far)", self._failures)
         else:
             self._failures = 0
+            self._good_cycle_at = time.monotonic()
 
     async def stop(self) -> None:
         """Stop the tasks, then run the shutdown action (even when this stop is itself cancelled)."""
@@ -124,6 +127,12 @@ class EngineRunner:
             finally:
                 if self.responses is not None:
                     self._save_responses(self.responses)
+
+    def cycling(self) -> bool:
+        """True while the tasks are alive and the control loop completed a cycle in the last few seconds
+        (what the systemd watchdog is fed on)."""
+        good = self._good_cycle_at
+        return self.running and good is not None and time.monotonic() - good <= CYCLING_AGE_S
 
     @property
     def running(self) -> bool:

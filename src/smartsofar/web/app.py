@@ -88,6 +88,15 @@ def create_app(ctx: WebContext) -> FastAPI:
         ctx.auth.check_read(request)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/healthz", summary="Liveness for Docker and monitors: 200 while the control loop cycles, else 503",
+             tags=["health"])
+    async def healthz() -> JSONResponse:
+        # Open to all: it says only whether the controller runs, and a health check has no login.
+        snapshot = ctx.engine.latest()
+        cycling = ctx.cycling()
+        return JSONResponse({"status": "ok" if cycling else "stalled", "safety": str(snapshot.safety),
+                             "version": __version__}, 200 if cycling else 503)
+
     @app.get("/api/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/api/openapi.json", title="SmartSofar API",

@@ -26,3 +26,4 @@ class WebContext:
     started_at: float = field(default_factory=time.time)
     extra_status: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)  # e.g. MQTT
     demo: bool = False
+    cycling: Callable[[], bool] = lambda: True  # the control loop is running (``EngineRunner.cycling``)
