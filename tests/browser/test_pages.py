@@ -7,51 +7,24 @@ screenshots are saved to ``artifacts/``.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from smartsofar.web.auth import hash_password
+from tests.browser.chromium import ARTIFACTS, CHROMIUM, open_page
 from tests.live_service import LiveService, eventually, live_service
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
                                 "(scripts/install --dev installs it)")
-
-
-PAGE_ERRORS: list[str] = []  # uncaught errors in the page's scripts, from every page a test opened
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    PAGE_ERRORS.clear()
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        await chromium.close()
-    assert not PAGE_ERRORS, f"the page's scripts failed: {PAGE_ERRORS}"
 
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[LiveService]:
     async with live_service(tmp_path) as site:
         yield site
-
-
-async def open_page(browser: Browser, url: str, width: int = 1280, height: int = 1700) -> Page:
-    page = await browser.new_page(viewport={"width": width, "height": height})
-    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
-    page.on("console", lambda message: PAGE_ERRORS.append(message.text)
-            if "Content Security Policy" in message.text else None)  # the policy blocked something
-    page.set_default_timeout(15_000)
-    await page.goto(url)
-    return page
 
 
 async def settled(page: Page) -> None:

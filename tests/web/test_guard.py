@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from smartsofar.web.app import create_app
+from smartsofar.web.guard import ProxyTrust
 from tests.web.stub import Web, web_client
 
 MQTT_URL = "mqtt://bob:s3cret-pw@127.0.0.1:9"
@@ -105,3 +108,24 @@ async def test_the_api_documentation_may_run_its_own_inline_start(web: Web) -> N
     assert docs.status_code == 200 and "<script>" in docs.text  # Swagger UI starts from an inline script
     policy = docs.headers["content-security-policy"]
     assert "script-src 'self' 'unsafe-inline'" in policy and "frame-ancestors 'none'" in policy
+
+
+@pytest.mark.parametrize(("peer", "served", "written"), [
+    pytest.param("172.30.32.2", 200, 200, id="through Home Assistant's ingress proxy: its name and origin"),
+    pytest.param("172.30.33.7", 400, 400, id="the same headers from anyone else: a rebound name, refused"),
+])
+async def test_a_trusted_proxy_decides_the_names_and_its_forwarded_host_is_the_origin(
+        tmp_path: Path, peer: str, served: int, written: int) -> None:
+    async with web_client(tmp_path) as web:
+        app = ProxyTrust(create_app(web.context), ["172.30.32.2"])  # as start_http puts it in front
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+        headers = {"Host": "homeassistant.local:8123", "X-Forwarded-Host": "homeassistant.local:8123",
+                   "X-Forwarded-For": "192.168.1.20", "Origin": "http://homeassistant.local:8123"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://homeassistant.local:8123") as http:
+            assert (await http.get("/api/v1/state", headers=headers)).status_code == served
+            write = await http.put("/api/v1/mode", json={"mode": "standby"}, headers=headers)
+            assert write.status_code == written
+            elsewhere = await http.put("/api/v1/mode", json={"mode": "manual"},
+                                       headers={**headers, "Origin": "http://evil.example"})
+            assert elsewhere.status_code in (400, 403)  # another site's page is refused either way
+        assert str(web.engine.holder.mode.mode) == ("standby" if written == 200 else "auto")

@@ -301,7 +301,7 @@ async def test_metrics_docs_schemas_and_page(web: Web) -> None:
     assert {"grid_w", "units", "meter", "modes"} <= set(site)
     assert "UnitPayload" in schema["components"]["schemas"] and "HistoryPayload" in schema["components"]["schemas"]
     page = await web.http.get("/")
-    assert page.status_code == 200 and 'type="module" src="/static/js/main.js"' in page.text
+    assert page.status_code == 200 and 'type="module" src="static/js/main.js"' in page.text
     assert (await web.http.get("/static/js/main.js")).headers["content-type"].startswith("text/javascript")
     assert (await web.http.get("/static/vendor/uplot/uPlot.iife.min.js")).status_code == 200
 

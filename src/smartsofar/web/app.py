@@ -28,6 +28,7 @@ from smartsofar.web import api, legacy, live, login
 from smartsofar.web.auth import AccessError
 from smartsofar.web.context import WebContext
 from smartsofar.web.guard import BodyLimit, HostGuard, SecurityHeaders, machine_names
+from smartsofar.web.ingress import ingress_prefix
 from smartsofar.web.metrics import registry_for
 
 STATIC = Path(str(resources.files("smartsofar").joinpath("web", "static")))
@@ -98,11 +99,12 @@ def create_app(ctx: WebContext) -> FastAPI:
                              "version": __version__}, 200 if cycling else 503)
 
     @app.get("/api/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="SmartSofar API",
-                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg")
+    async def docs(request: Request) -> HTMLResponse:
+        prefix = ingress_prefix(request.headers)  # below Home Assistant's ingress, every address carries it
+        return get_swagger_ui_html(openapi_url=f"{prefix}/api/openapi.json", title="SmartSofar API",
+                                   swagger_js_url=f"{prefix}/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{prefix}/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url=f"{prefix}/static/favicon.svg")
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

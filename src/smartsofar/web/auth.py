@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 
 from smartsofar.errors import InvalidInputError
+from smartsofar.web.guard import VIA_PROXY, forwarded_host
 
 COOKIE = "smartsofar_session"
 CSRF_HEADER = "x-csrf-token"
@@ -230,7 +231,7 @@ def _cross_site(request: Request) -> bool:
     these, and pass."""
     if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
         return True
-    host = request.headers.get("host", "").lower()
+    host = forwarded_host(request.headers, bool(request.scope.get(VIA_PROXY)))
     origin = request.headers.get("origin")
     if origin == "null" or (origin and urlsplit(origin).netloc.lower() != host):
         return True

@@ -1,5 +1,9 @@
 """What every HTTP request passes before any route sees it: a host this service answers to, a small body.
 
+- **Proxies** (``[web] trusted_proxies``). A request that comes from a trusted reverse proxy (Home
+  Assistant's ingress, nginx) is marked as such before ``X-Forwarded-For`` replaces its client address, by
+  uvicorn's own middleware. The proxy decides which host names it serves, so the host-name check below is
+  its job then, and the cross-site check compares ``Origin`` with the ``X-Forwarded-Host`` it names.
 - **Host names** (DNS rebinding). A page on another site can point its own name at 127.0.0.1 and talk to
   SmartSofar through the visitor's browser, with a ``Host`` header it chooses. So a request is served only
   when its ``Host`` is an address (IPv4 or IPv6 literal: no name to rebind), ``localhost``, one of this
@@ -11,7 +15,8 @@
   loop (and the control loop with it) parsing a large document. Up to ``DRAIN_BYTES`` of a refused body are
   read and dropped so the sender can read the answer; past that the connection is closed.
 - **Answers** carry a content security policy (only this service's own scripts, styles and connections;
-  no framing: ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``, against click-jacking), and
+  no framing: ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``, against click-jacking, except by its
+  own origin below Home Assistant's ingress, whose page frames it: ``web.ingress``), and
   ``nosniff`` and a same-origin referrer. The API's documentation page, whose Swagger UI starts from an
   inline script, may run that one.
 """
@@ -20,10 +25,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from smartsofar.web.ingress import raw_ingress_prefix
+
+VIA_PROXY = "smartsofar.via_proxy"  # scope key: the request came from a trusted proxy
 MAX_BODY_BYTES = 64 * 1024
 DRAIN_BYTES = 1024 * 1024  # a refused body up to this size is read (and dropped) so its sender sees the 413
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
@@ -48,6 +57,35 @@ def _host_of(header: str) -> str:
     return value.rstrip(".")
 
 
+class ProxyTrust:
+    """Marks requests whose peer is a trusted proxy, then lets uvicorn's ``ProxyHeadersMiddleware`` put the
+    forwarded client in their place."""
+
+    def __init__(self, app: ASGIApp, trusted: Sequence[str]) -> None:
+        self.networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
+        self.app: ASGIApp = ProxyHeadersMiddleware(app, trusted_hosts=list(trusted))  # type: ignore[arg-type,assignment]
+
+    def trusts(self, peer: str | None) -> bool:
+        """True if ``peer`` is one of the trusted proxies."""
+        try:
+            address = ipaddress.ip_address(peer or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client = scope.get("client")
+            scope[VIA_PROXY] = self.trusts(client[0] if client else None)
+        await self.app(scope, receive, send)
+
+
+def forwarded_host(headers: Mapping[str, str], via_proxy: bool) -> str:
+    """The host the browser asked for: ``X-Forwarded-Host`` from a trusted proxy, else ``Host`` (lower case)."""
+    forwarded = headers.get("x-forwarded-host", "").split(",")[0].strip() if via_proxy else ""
+    return (forwarded or headers.get("host", "")).lower()
+
+
 class HostGuard:
     """Serves only requests whose ``Host`` names this service (see the module docstring)."""
 
@@ -68,6 +106,9 @@ class HostGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope.get(VIA_PROXY):  # the proxy chose to serve this name
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -180,7 +221,10 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         policy = DOCS_POLICY if scope.get("path") == DOCS_PATH else PAGE_POLICY
-        extra = [(b"content-security-policy", policy.encode()), (b"x-frame-options", b"DENY"),
+        framing = b"DENY"
+        if raw_ingress_prefix(scope.get("headers", [])):  # shown in a frame of Home Assistant's page
+            policy, framing = policy.replace("frame-ancestors 'none'", "frame-ancestors 'self'"), b"SAMEORIGIN"
+        extra = [(b"content-security-policy", policy.encode()), (b"x-frame-options", framing),
                  (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
 
         async def with_headers(message: Message) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from smartsofar.web.api import Ctx, may_write
 from smartsofar.web.auth import COOKIE, SESSION_TTL_S, AccessError, hash_password, new_token, verify_password
+from smartsofar.web.ingress import ingress_prefix
 
 router = APIRouter(prefix="/api/v1")
 
@@ -48,14 +49,14 @@ async def post_login(body: LoginBody, request: Request, response: Response, ctx:
         raise AccessError(403, "logins from another web site are refused")
     session_id, session = await ctx.auth.login(body.password, ctx.auth.client_of(request))
     response.set_cookie(COOKIE, session_id, max_age=SESSION_TTL_S, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/")
+                        secure=request.url.scheme == "https", path=ingress_prefix(request.headers) + "/")
     return {"logged_in": True, "csrf_token": session.csrf}
 
 
 @router.post("/logout", summary="Log out")
 async def post_logout(request: Request, response: Response, ctx: Ctx) -> dict[str, Any]:
     ctx.auth.logout(request)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path=ingress_prefix(request.headers) + "/")
     return {"logged_in": False}
 
 

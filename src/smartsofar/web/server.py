@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
+from smartsofar.web.guard import ProxyTrust
+
 
 @dataclass(slots=True)
 class RunningHttpServer:
@@ -52,10 +54,9 @@ async def start_http(app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1,
-                            access_log=False, proxy_headers=bool(trusted_proxies),
-                            limit_concurrency=MAX_CONNECTIONS,
-                            forwarded_allow_ips=list(trusted_proxies) or None)
+    config = uvicorn.Config(ProxyTrust(app, trusted_proxies), log_level="warning", lifespan="off",
+                            timeout_graceful_shutdown=1, access_log=False, proxy_headers=False,
+                            limit_concurrency=MAX_CONNECTIONS)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

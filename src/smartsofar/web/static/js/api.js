@@ -7,7 +7,9 @@
 export const access = { session: null, onUnauthorized: () => {} };
 
 /**
- * One request; the parsed JSON answer, or an Error carrying the server's message and status.
+ * One request; the parsed JSON answer, or an Error carrying the server's message and status. ``path`` is
+ * taken relative to the page ("/api/v1/state" becomes "api/v1/state"), so the page also works below a prefix,
+ * as Home Assistant's ingress serves it.
  * @param {"GET" | "PUT" | "POST"} method
  * @param {string} path
  * @param {unknown} [body]
@@ -19,7 +21,7 @@ export async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const session = access.session;
   if (method !== "GET" && session && session.csrf_token) headers["X-CSRF-Token"] = session.csrf_token;
-  const response = await fetch(path, { method, headers, credentials: "same-origin",
+  const response = await fetch(path.replace(/^\//, ""), { method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   let data = null;

@@ -35,7 +35,7 @@ let source = null;
 /** Follow the live stream (again, after a login). */
 export function connect() {
   if (source) source.close();
-  source = new EventSource("/api/v1/events");
+  source = new EventSource("api/v1/events");
   const dot = $("#link");
   source.onopen = () => { dot.className = "dot live"; dot.title = "live"; };
   source.onerror = () => { dot.className = "dot down"; dot.title = "reconnecting"; };
