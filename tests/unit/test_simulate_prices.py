@@ -43,6 +43,7 @@ def peak_prices(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # two simulated days; under coverage on two busy cores it has taken over 4 minutes
 async def test_the_planner_charges_at_night_and_the_bill_beats_zero_export(days: Path, peak_prices: Path) -> None:
     scenario = scenario_from_args(args_for("--day", str(days), "--prices", str(peak_prices),
                                            "--prices-from", "2024-01-08", "--score-from-day", "1", "--soc", "20"))
