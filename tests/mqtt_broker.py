@@ -16,6 +16,7 @@ from typing import Any
 import aiomqtt
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 
@@ -29,10 +30,12 @@ def free_port() -> int:
 class Broker:
     """One Mosquitto process; ``restart`` brings it back on the same port."""
 
-    def __init__(self, directory: Path, tls: tuple[Path, Path] | None = None) -> None:
+    def __init__(self, directory: Path, tls: tuple[Path, Path] | None = None,
+                 users: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.directory = directory
         self.tls = tls  # (certificate, key): a second, TLS listener on ``tls_port``
+        self.users = users or {}  # with users, only they may connect (as the Mosquitto add-on's broker)
         self.tls_port = free_port() if tls else 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -43,8 +46,16 @@ class Broker:
     def start(self) -> None:
         conf = self.directory / "mosquitto.conf"
         # As root, mosquitto would switch to its own user and then fail to read files in pytest's private tmp.
-        text = ("user root\nper_listener_settings false\nallow_anonymous true\npersistence false\n"
+        text = ("user root\nper_listener_settings false\npersistence false\n"
                 f"listener {self.port} 127.0.0.1\n")
+        if self.users:
+            passwords = self.directory / "passwords"
+            passwords.write_text("")
+            for user, password in self.users.items():
+                subprocess.run([MOSQUITTO_PASSWD, "-b", str(passwords), user, password], check=True)
+            text += f"allow_anonymous false\npassword_file {passwords}\n"
+        else:
+            text += "allow_anonymous true\n"
         if self.tls:
             text += f"listener {self.tls_port} 127.0.0.1\ncertfile {self.tls[0]}\nkeyfile {self.tls[1]}\n"
         conf.write_text(text)
@@ -84,11 +95,12 @@ def make_certificates(directory: Path, name: str = "test") -> tuple[Path, Path, 
 class Listener:
     """A client subscribed to everything, keeping what arrives (topic -> payloads, retained flags)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, username: str | None = None, password: str | None = None) -> None:
         self.port = port
         self.messages: dict[str, list[str]] = defaultdict(list)
         self.retained: dict[str, bool] = {}
-        self.client = aiomqtt.Client("127.0.0.1", port, identifier=f"test-listener-{free_port()}")
+        self.client = aiomqtt.Client("127.0.0.1", port, identifier=f"test-listener-{free_port()}", username=username,
+                                     password=password)
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Listener:

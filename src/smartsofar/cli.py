@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from smartsofar import __version__
+from smartsofar.addon import add_addon_command
 from smartsofar.commands_cli import add_bus_commands
 from smartsofar.errors import SmartSofarError
 from smartsofar.meter.cli import add_meter_commands
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulate_command(sub)
     add_service_commands(sub)
     add_demo_command(sub)
+    add_addon_command(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 
@@ -63,7 +64,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     try:
         config_file = data_dir / CONFIG_FILE
         write_demo_config(config_file, gateway.sockets[0].getsockname()[1], meter.url, web_host, web_port, data_dir,
-                          args.mqtt)
+                          args.mqtt, getattr(args, "web_settings", None))
         setup_logging(args.verbose)
         service = Service(load_config(config_file), config_file, LogBuffer(), demo=True)
 
@@ -86,8 +87,9 @@ async def run_demo(args: argparse.Namespace) -> int:
 
 
 def write_demo_config(path: Path, gateway_port: int, meter_url: str, web_host: str, web_port: int, data_dir: Path,
-                      mqtt: str | None) -> None:
-    """The demo site's configuration, as a user would write it (kept unless it already exists)."""
+                      mqtt: str | None, web_settings: dict[str, Any] | None = None) -> None:
+    """The demo site's configuration, as a user would write it (kept unless it already exists). ``web_settings``
+    go into ``[web]`` too (the Home Assistant add-on's ingress)."""
     if path.exists():
         document = tomlkit.parse(path.read_text(encoding="utf-8"))  # a kept data directory: keep its settings
     else:
@@ -107,6 +109,7 @@ def write_demo_config(path: Path, gateway_port: int, meter_url: str, web_host: s
     document["meter"] = {"url": meter_url, "model": "pro3em"}
     web = document.get("web") or tomlkit.table()
     web["host"], web["port"] = web_host, web_port
+    web.update(web_settings or {})
     document["web"] = web
     document["storage"] = {"data_dir": str(data_dir)}
     if "tariff" not in document:  # a tariff that needs no internet, so the Plan page has prices to show
