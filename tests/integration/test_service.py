@@ -8,6 +8,7 @@ import re
 import signal
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -196,19 +197,43 @@ async def test_history_survives_kill_9(site: Site, tmp_path: Path) -> None:
 
 async def test_demo_starts_and_serves_its_page(tmp_path: Path) -> None:
     port = free_port()
-    proc, url = await start_service("demo", "--web", f"127.0.0.1:{port}", "--data-dir", str(tmp_path), "--speed", "60")
-    async with httpx.AsyncClient() as http:
-        page = await http.get(url)
-        assert page.status_code == 200 and "SmartSofar" in page.text
-        for _ in range(100):
-            state = (await http.get(f"{url}/api/v1/state")).json()
-            if all(u["reading"] for u in state["units"]) and state["grid_w"] is not None:
-                break
-            await asyncio.sleep(0.2)
-        assert [u["name"] for u in state["units"]] == ["garage", "cellar"]
-        assert (await http.get(f"{url}/api/v1/session")).json()["demo"] is True
-    proc.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(proc.wait(), 20) == 0
+    proc, url = await start_service("demo", "--web", f"127.0.0.1:{port}", "--data-dir", str(tmp_path), "--speed", "60",
+                                    "--history-days", "1")
+    try:
+        async with httpx.AsyncClient() as http:
+            page = await http.get(url)
+            assert page.status_code == 200 and "SmartSofar" in page.text
+            for _ in range(100):
+                state = (await http.get(f"{url}/api/v1/state")).json()
+                if all(u["reading"] for u in state["units"]) and state["grid_w"] is not None:
+                    break
+                await asyncio.sleep(0.2)
+            assert [u["name"] for u in state["units"]] == ["garage", "cellar"]
+            assert (await http.get(f"{url}/api/v1/session")).json()["demo"] is True
+            # the History page has yesterday and today to show, simulated while the demo already ran
+            yesterday = time.strftime("%Y-%m-%d", time.localtime(time.time() - 86400))
+            today = time.strftime("%Y-%m-%d")
+
+            async def days() -> list[dict[str, object]]:
+                answer = await http.get(f"{url}/api/v1/history/days", params={"first": yesterday, "last": today})
+                return list(answer.json()) if answer.status_code == 200 else []
+
+            for _ in range(300):
+                filled = await days()
+                if len(filled) == 2 and float(str(filled[0]["load_wh"])) > 5000:  # a whole day lived-in, not minutes
+                    break
+                await asyncio.sleep(0.2)
+            assert [d["day"] for d in filled] == [yesterday, today]
+            assert float(str(filled[0]["load_wh"])) > 5000 and float(str(filled[0]["pv_wh"])) > 5000, filled
+            midday = time.mktime(time.strptime(yesterday + " 12:00", "%Y-%m-%d %H:%M"))
+            series = (await http.get(f"{url}/api/v1/history", params={"start": midday, "end": midday + 3600})).json()
+            assert len(series["t"]) >= 300 and any(v is not None for v in series["soc_pct"])
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
     assert (tmp_path / "smartsofar.toml").exists()  # a kept data directory keeps the demo's configuration
 
 

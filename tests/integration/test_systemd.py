@@ -61,7 +61,8 @@ async def test_the_service_under_systemd_says_ready_feeds_the_watchdog_and_says_
         env = {**os.environ, "NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "1000000"}  # a ping every 0.5 s
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "smartsofar.cli", "demo", "--web", f"127.0.0.1:{free_port()}", "--data-dir",
-            str(tmp_path / "data"), env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            str(tmp_path / "data"), "--history-days", "0", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
             ready = await first(sock, "READY=1")
             assert "STATUS=auto: " in ready

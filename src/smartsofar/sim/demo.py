@@ -4,13 +4,18 @@ Starts a simulated RS485 gateway with two ME3000SP units (a real Modbus RTU slav
 Shelly Pro 3EM (a real HTTP server on 127.0.0.1), both driven by one household replaying a measured day from
 the current time of day, and then the real service, configured like any site: its configuration file is
 written into the demo's data directory and points at the simulators. ``--speed K`` runs the household's
-day K times faster; the control loop keeps real time.
+day K times faster; the control loop keeps real time. So that the History page has something to show, a
+week of history is simulated first, in another process (``sim.prefill``), while the demo already runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,8 +33,10 @@ from smartsofar.sim.inverter_server import BusFaults, InverterBus, serve_tcp
 from smartsofar.sim.meter_server import SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant
 from smartsofar.storage.atomic import atomic_write
+from smartsofar.tasks import cancel_and_wait
 from smartsofar.web.server import start_http
 
+log = logging.getLogger(__name__)
 UNITS = ((1, "garage"), (2, "cellar"))
 
 
@@ -43,6 +50,8 @@ def add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     demo.add_argument("--soc", type=float, default=50.0, help="the batteries' state of charge at the start, %%")
     demo.add_argument("--data-dir", help="keep state and history here (default: a temporary directory)")
     demo.add_argument("--mqtt", help="also publish to this broker, mqtt://HOST:PORT")
+    demo.add_argument("--history-days", type=int, default=7,
+                      help="days of history to simulate before today, for the History page (default 7; 0: none)")
     demo.set_defaults(handler=run_demo)
 
 
@@ -52,6 +61,9 @@ async def run_demo(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--speed must be more than 0 and at most 3600, got {args.speed}")
     if not 0 <= args.soc <= 100:
         raise InvalidInputError(f"--soc must be 0..100, got {args.soc}")
+    if not 0 <= args.history_days <= 7:
+        raise InvalidInputError(f"--history-days must be 0..7 (the history keeps 7 days of detail), "
+                                f"got {args.history_days}")
     web_host, web_port = host_port(args.web)
     household = household_from_arg(args.day)
     local = time.localtime()
@@ -67,23 +79,56 @@ async def run_demo(args: argparse.Namespace) -> int:
                           args.mqtt, getattr(args, "web_settings", None))
         setup_logging(args.verbose)
         service = Service(load_config(config_file), config_file, LogBuffer(), demo=True)
+        filling: list[asyncio.Task[None]] = []
 
         def ready(running: Service) -> None:
             print(f"\nSmartSofar demo: open {running.url}\n  simulated units 1 and 2 on "
                   f"tcp://127.0.0.1:{gateway.sockets[0].getsockname()[1]}, simulated Shelly Pro 3EM on {meter.url}, "
                   f"household: {args.day} at {args.speed:g}x\n  configuration: {config_file}\n  Ctrl-C to stop\n",
                   flush=True)
+            if args.history_days > 0:
+                filling.append(asyncio.create_task(fill_history(running, args.day, args.history_days),
+                                                   name="demo history"))
 
         try:
             return await serve(service, on_ready=ready)
         except OSError as exc:
             raise ConfigError(f"cannot serve the web page on {args.web} ({exc.strerror}); "
                               "try another port with --web 127.0.0.1:8090") from None
+        finally:
+            await cancel_and_wait(filling)
     finally:
         gateway.close()
         await meter.stop()
         if temporary:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def fill_history(service: Service, day: str, days: int) -> None:
+    """Simulate ``days`` days before today into the running demo's history, in another process; then count
+    today's simulated energy in the dashboard's "today" figures."""
+    history, recorder = service.history, service.recorder
+    if history is None:
+        return
+    log.info("filling the History page with %d simulated days of the demo's house (in the background)", days)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smartsofar.sim.prefill", "--db", str(history.path), "--day", day, "--days",
+        str(days), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await proc.communicate()
+    except asyncio.CancelledError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+    if proc.returncode != 0:
+        reason = (err.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+        log.warning("the demo's history could not be filled: %s", reason)
+        return
+    log.info("demo history: %s", out.decode(errors="replace").strip())
+    if recorder is not None:
+        await recorder.flush()
+        await recorder.load_today()
 
 
 def write_demo_config(path: Path, gateway_port: int, meter_url: str, web_host: str, web_port: int, data_dir: Path,
