@@ -7,6 +7,7 @@ screenshots are saved to ``artifacts/``.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -108,19 +109,70 @@ async def test_a_typed_power_survives_live_updates_until_it_is_applied(browser: 
 async def test_settings_are_saved_and_read_back(browser: Browser, live: LiveService) -> None:
     page = await open_page(browser, f"{live.url}/#settings")
     field = page.locator("#set-control-deadband_w")
+    await expect(field).to_be_hidden()  # an advanced setting, folded away
+    await page.locator('[data-group="control"] details.advanced > summary').click()
     await expect(field).to_have_value("8")
     await field.fill("-5")
+    await page.locator('[data-group="control"] details.advanced > summary').click()  # folded again
     await page.click("#settings-save")
     await expect(page.locator('.field[data-key="control.deadband_w"] .error')).to_contain_text(
-        "greater than or equal to 0")
+        "greater than or equal to 0")  # at the field, unfolded to show it
+    await expect(field).to_be_visible()
     await field.fill("12")
     await page.click("#settings-save")
     await expect(page.locator("#settings-result")).to_contain_text("In use now: control.deadband_w")
     await page.reload()
+    await page.locator('[data-group="control"] details.advanced > summary').click()
     await expect(page.locator("#set-control-deadband_w")).to_have_value("12")
     assert "deadband_w = 12" in live.config_path.read_text()
     await page.click("#read-meter")
     await expect(page.locator("#read-result")).to_contain_text("Shelly Pro 3EM")
+
+
+@pytest.mark.parametrize(("width", "height"), [pytest.param(1280, 900, id="desktop"),
+                                               pytest.param(390, 844, id="phone")])
+async def test_the_settings_page_is_organised_and_worded_for_people(browser: Browser, live: LiveService, width: int,
+                                                                   height: int) -> None:
+    page = await open_page(browser, f"{live.url}/#settings", width, height)
+    await expect(page.locator(".settings-group > h2")).to_have_count(10)
+    titles = await page.locator(".settings-group > h2").all_text_contents()
+    assert titles == ["Control", "Grid meter", "RS485 bus 1", "garage · id 1", "cellar · id 2", "Tariff and prices",
+                      "Planner", "MQTT & Home Assistant", "Web & security", "Storage"]
+    labels = [text.split("applies at once")[0].split("after a restart")[0]
+              for text in await page.locator(".field > label").all_text_contents()]
+    assert labels and not [t for t in labels if "_" in t or " · " in t], "raw keys shown as labels"
+    unit = page.locator('[data-group="buses.0.units.0"]')
+    await expect(unit.locator('.field[data-key="buses.0.units.0.max_charge_w"] label')).to_contain_text(
+        "Maximum charge power, W")
+    phase = unit.locator("#set-buses-0-units-0-phase")
+    assert await phase.locator("option").all_text_contents() == ["not set", "a", "b", "c"]
+    await expect(unit.locator("#set-buses-0-units-0-dead_time_s")).to_be_hidden()  # advanced
+    scroll_width = await page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, "the page is wider than the screen"
+    page_height = await page.evaluate("document.documentElement.scrollHeight")
+    assert page_height < (12000 if width < 600 else 5000), page_height  # it was 8500 px on a desktop
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"settings-{width}.png"), full_page=True)
+
+
+async def test_units_are_added_and_removed_from_the_settings_page(browser: Browser, live: LiveService) -> None:
+    page = await open_page(browser, f"{live.url}/#settings")
+    page.on("dialog", lambda dialog: dialog.accept())
+    bus = page.locator('[data-group="buses.0"]')
+    await bus.locator("details.adder-unit > summary").click()
+    await bus.locator('input[id$="-id"]').fill("2")
+    await bus.locator("details.adder-unit button").click()
+    await expect(bus.locator("details.adder-unit .error")).to_contain_text("already used")  # refused at the form
+    await bus.locator('input[id$="-id"]').fill("3")
+    await bus.locator('input[id$="-name"]').fill("attic")
+    await bus.locator("details.adder-unit button").click()
+    await expect(page.locator('[data-group="buses.0.units.2"] > h2')).to_have_text("attic · id 3")
+    await expect(page.locator("#settings-result")).to_contain_text("after a restart")
+    saved = tomllib.loads(live.config_path.read_text())
+    assert [u["id"] for u in saved["buses"][0]["units"]] == [1, 2, 3]
+    await page.locator('[data-group="buses.0.units.2"] .card-actions button').click()
+    await expect(page.locator('[data-group="buses.0.units.2"]')).to_have_count(0)
+    assert [u["id"] for u in tomllib.loads(live.config_path.read_text())["buses"][0]["units"]] == [1, 2]
 
 
 async def test_history_and_logs_pages(browser: Browser, live: LiveService) -> None:

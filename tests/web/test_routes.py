@@ -312,3 +312,31 @@ async def test_a_change_requested_by_another_site_is_refused(web: Web) -> None:
     image = await web.http.get("/update", params={"cmd": "setmode", "val": "0"},
                                headers={"Sec-Fetch-Site": "cross-site"})
     assert image.status_code == 403 and web.engine.holder.mode.mode is Mode.AUTO
+
+
+async def test_units_and_buses_are_added_and_removed_whole_and_checked(tmp_path: Path) -> None:
+    async with web_client(tmp_path) as web:
+        added = await web.http.post("/api/v1/settings/buses/1/units", json={"id": 3, "name": "attic"})
+        assert added.status_code == 200 and added.json()["restart_needed"]
+        assert [u["id"] for u in tomllib.loads(web.config_path.read_text())["buses"][0]["units"]] == [1, 2, 3]
+        before = web.config_path.read_text()
+        for method, path, body, status, words in [
+            ("POST", "/api/v1/settings/buses/1/units", {"id": 2}, 422, "already used"),
+            ("POST", "/api/v1/settings/buses/1/units", {"id": 136}, 422, "broadcast"),
+            ("POST", "/api/v1/settings/buses/4/units", {"id": 9}, 404, "no bus 4"),
+            ("POST", "/api/v1/settings/buses", {"url": "ftp://x", "id": 9}, 422, "url"),
+            ("DELETE", "/api/v1/settings/buses/1", None, 422, "needs a bus"),
+            ("DELETE", "/api/v1/settings/buses/1/units/7", None, 404, "no unit 7"),
+        ]:
+            answer = await web.http.request(method, path, json=body)
+            assert (answer.status_code, words in answer.text) == (status, True), (path, answer.text)
+        assert web.config_path.read_text() == before  # a refused change writes nothing
+        assert (await web.http.post("/api/v1/settings/buses", json={"url": "tcp://127.0.0.1:1503", "id": 9})
+                ).status_code == 200
+        assert (await web.http.delete("/api/v1/settings/buses/1/units/3")).status_code == 200
+        assert (await web.http.delete("/api/v1/settings/buses/2")).status_code == 200
+        assert [u["id"] for u in tomllib.loads(web.config_path.read_text())["buses"][0]["units"]] == [1, 2]
+        only = await web.http.delete("/api/v1/settings/buses/1/units/2")
+        assert only.status_code == 200
+        last = await web.http.delete("/api/v1/settings/buses/1/units/1")
+        assert last.status_code == 422 and "needs a unit" in last.text

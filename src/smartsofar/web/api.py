@@ -34,7 +34,7 @@ from smartsofar.payloads import (
 )
 from smartsofar.redact import redact
 from smartsofar.web.context import WebContext
-from smartsofar.web.settings import catalogue
+from smartsofar.web.settings import SaveResult, SettingsFile, catalogue
 
 RANGES = {"15m": 900, "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 
@@ -115,6 +115,19 @@ class ScheduleBody(BaseModel):
 
     entries: list[dict[str, Any]] = Field(max_length=50, examples=[[{"hours": "01:00-05:00", "days": "mon-fri",
                                                                     "mode": "charge", "soc_pct": 80}]])
+
+
+class NewUnitBody(BaseModel):
+    """A unit to add: its Modbus slave id and a name."""
+
+    id: int = Field(ge=1, le=247, examples=[3])
+    name: str = Field("", max_length=40, examples=["attic"])
+
+
+class NewBusBody(NewUnitBody):
+    """A bus to add, with its first unit."""
+
+    url: str = Field(max_length=300, examples=["tcp://192.0.2.11:8899"])
 
 
 class SettingsBody(BaseModel):
@@ -302,11 +315,38 @@ async def post_read_meter(ctx: Ctx) -> SamplePayload:
     return SamplePayload.of(model, sample)
 
 
-@write.put("/settings", summary="Change settings: validated, saved to the file, applied live where possible")
-async def put_settings(body: SettingsBody, ctx: Ctx) -> dict[str, Any]:
+def _settings_file(ctx: WebContext) -> SettingsFile:
     if ctx.settings is None:
         raise HTTPException(409, "this service has no configuration file to save to")
-    result = ctx.settings.save(body.values)
+    return ctx.settings
+
+
+def _saved(ctx: WebContext, result: SaveResult) -> dict[str, Any]:
     done = ctx.engine.reconfigure(result.config, result.keys)
     return {"saved": True, "path": str(result.path), "applied_live": list(done.applied),
             "restart_needed": list(done.needs_restart)}
+
+
+@write.put("/settings", summary="Change settings: validated, saved to the file, applied live where possible")
+async def put_settings(body: SettingsBody, ctx: Ctx) -> dict[str, Any]:
+    return _saved(ctx, _settings_file(ctx).save(body.values))
+
+
+@write.post("/settings/buses", summary="Add a bus with its first unit (used after a restart)")
+async def post_bus(body: NewBusBody, ctx: Ctx) -> dict[str, Any]:
+    return _saved(ctx, _settings_file(ctx).add_bus(body.url, body.id, body.name))
+
+
+@write.delete("/settings/buses/{bus}", summary="Remove a bus (1-based) and its units (after a restart)")
+async def delete_bus(bus: int, ctx: Ctx) -> dict[str, Any]:
+    return _saved(ctx, _settings_file(ctx).remove_bus(bus - 1))
+
+
+@write.post("/settings/buses/{bus}/units", summary="Add a unit to a bus (1-based; used after a restart)")
+async def post_unit(bus: int, body: NewUnitBody, ctx: Ctx) -> dict[str, Any]:
+    return _saved(ctx, _settings_file(ctx).add_unit(bus - 1, body.id, body.name))
+
+
+@write.delete("/settings/buses/{bus}/units/{unit}", summary="Remove a unit (both 1-based; after a restart)")
+async def delete_unit(bus: int, unit: int, ctx: Ctx) -> dict[str, Any]:
+    return _saved(ctx, _settings_file(ctx).remove_unit(bus - 1, unit - 1))

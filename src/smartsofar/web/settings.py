@@ -28,13 +28,14 @@ from smartsofar.config import Config, describe_errors, parse_config
 from smartsofar.config_meters import METER_SOURCES, meter_type
 from smartsofar.config_tariff import ScheduleEntry
 from smartsofar.engine.facade import applies_live
-from smartsofar.errors import ConfigError, InvalidInputError, StorageError
+from smartsofar.errors import ConfigError, InvalidInputError, NotFoundError, StorageError
 from smartsofar.redact import keep_secret, redact_url
 from smartsofar.storage.atomic import atomic_write, remove_orphans
+from smartsofar.web import setting_labels
 
 SECTIONS = ("control", "meter", "buses", "tariff", "planner", "mqtt", "web", "storage")
 TITLES = {"control": "Control", "meter": "Grid meter", "buses": "Buses and units", "tariff": "Tariff and prices",
-          "planner": "Planner", "mqtt": "MQTT and Home Assistant", "web": "Web page", "storage": "Storage"}
+          "planner": "Planner", "mqtt": "MQTT & Home Assistant", "web": "Web & security", "storage": "Storage"}
 HIDDEN_KEYS = {"web.password_hash", "web.api_token_hash"}
 
 
@@ -43,7 +44,7 @@ class Field:
     """One setting as the page shows it."""
 
     key: str
-    kind: str  # bool / int / number / text / choice / secret
+    kind: str  # bool / int / number / text / choice / secret / list (of text)
     value: Any
     default: Any
     help: str
@@ -54,10 +55,11 @@ class Field:
     live: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"key": self.key, "kind": self.kind, "value": self.value, "default": self.default, "help": self.help,
-                "nullable": self.nullable, "min": self.minimum, "max": self.maximum, "choices": list(self.choices),
-                "live": self.live}
+        """JSON-ready form, with the label people read and whether it is folded away as advanced."""
+        return {"key": self.key, "label": setting_labels.label(self.key), "kind": self.kind, "value": self.value,
+                "default": self.default, "help": self.help, "nullable": self.nullable, "min": self.minimum,
+                "max": self.maximum, "choices": list(self.choices), "live": self.live,
+                "advanced": setting_labels.advanced(self.key)}
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -77,6 +79,9 @@ def _fields(model: BaseModel, prefix: str) -> list[Field]:
                 out.extend(_fields(value, key))
             continue
         if isinstance(value, list):
+            if typing.get_origin(info.annotation) is list and typing.get_args(info.annotation) == (str,):
+                out.append(Field(key, "list", list(value), [], info.description or "", False, live=applies_live(key)))
+                continue
             for index, item in enumerate(value):
                 if isinstance(item, BaseModel):
                     out.extend(_fields(item, f"{key}.{index}"))
@@ -112,17 +117,24 @@ def _fields(model: BaseModel, prefix: str) -> list[Field]:
 
 
 def catalogue(config: Config) -> list[dict[str, Any]]:
-    """Every setting, grouped by section."""
-    groups = []
+    """Every setting, in the cards the page shows: one per section, and for the buses one card per bus and
+    one per unit ("garage · id 1"), with the bus and unit index a card's add and remove buttons need."""
+    groups: list[dict[str, Any]] = []
     for section in SECTIONS:
         value = getattr(config, section)
-        if isinstance(value, list):
-            fields = [f for index, item in enumerate(value) for f in _fields(item, f"{section}.{index}")]
-        elif value is None:
-            fields = []
-        else:
-            fields = _fields(value, section)
-        groups.append({"name": section, "title": TITLES[section], "fields": [f.to_json() for f in fields]})
+        if section == "buses":
+            for b, bus in enumerate(config.buses):
+                fields = [f for f in _fields(bus, f"buses.{b}") if ".units." not in f.key]
+                groups.append({"name": f"buses.{b}", "title": f"RS485 bus {b + 1}", "kind": "bus", "bus": b,
+                               "fields": [f.to_json() for f in fields]})
+                for u, unit in enumerate(bus.units):
+                    groups.append({"name": f"buses.{b}.units.{u}", "title": f"{unit.label} · id {unit.id}",
+                                   "kind": "unit", "bus": b, "unit": u,
+                                   "fields": [f.to_json() for f in _fields(unit, f"buses.{b}.units.{u}")]})
+            continue
+        fields = [] if value is None else _fields(value, section)
+        groups.append({"name": section, "title": TITLES[section], "kind": "section",
+                       "fields": [f.to_json() for f in fields]})
     return groups
 
 
@@ -198,6 +210,59 @@ class SettingsFile:
         return SaveResult(config, self.path, keys)
 
 
+    # --- buses and units: added and removed whole -------------------------------------------------------------
+
+    def _buses(self, document: tomlkit.TOMLDocument) -> Any:
+        buses = document.get("buses")
+        if buses is None:
+            buses = document["buses"] = tomlkit.aot()
+        return buses
+
+    def add_bus(self, url: str, unit_id: int, name: str = "") -> SaveResult:
+        """A new bus with its first unit; InvalidInputError (nothing written) when it is not valid."""
+        document = self._document()
+        buses = self._buses(document)
+        bus = tomlkit.table()
+        bus["url"] = url
+        bus["units"] = [_unit_table(unit_id, name)]
+        buses.append(bus)
+        return self._write(document, (f"buses.{len(buses) - 1}",))
+
+    def remove_bus(self, bus: int) -> SaveResult:
+        """Remove bus ``bus`` (0-based) and its units; the last bus cannot go."""
+        document = self._document()
+        buses = self._buses(document)
+        if not 0 <= bus < len(buses):
+            raise NotFoundError(f"no bus {bus + 1}")
+        if len(buses) == 1:
+            raise InvalidInputError("the site needs a bus: change its address instead of removing it")
+        del buses[bus]
+        return self._write(document, ("buses",))
+
+    def add_unit(self, bus: int, unit_id: int, name: str = "") -> SaveResult:
+        """A new unit on bus ``bus``; InvalidInputError (nothing written) for a bad or repeated id."""
+        document = self._document()
+        buses = self._buses(document)
+        if not 0 <= bus < len(buses):
+            raise NotFoundError(f"no bus {bus + 1}")
+        units = buses[bus].setdefault("units", tomlkit.aot())
+        if any(int(u.get("id", -1)) == unit_id for b in buses for u in b.get("units", [])):
+            raise InvalidInputError(f"id: slave id {unit_id} is already used by another unit")
+        units.append(_unit_table(unit_id, name))
+        return self._write(document, (f"buses.{bus}.units.{len(units) - 1}",))
+
+    def remove_unit(self, bus: int, unit: int) -> SaveResult:
+        """Remove unit ``unit`` of bus ``bus`` (both 0-based); a bus keeps at least one."""
+        document = self._document()
+        buses = self._buses(document)
+        if not 0 <= bus < len(buses) or not 0 <= unit < len(buses[bus].get("units", [])):
+            raise NotFoundError(f"no unit {unit + 1} on bus {bus + 1}")
+        units = buses[bus]["units"]
+        if len(units) == 1:
+            raise InvalidInputError("a bus needs a unit: remove the bus, or add another unit first")
+        del units[unit]
+        return self._write(document, (f"buses.{bus}.units",))
+
     def save_schedule(self, entries: list[dict[str, Any]]) -> SaveResult:
         """Replace the ``[[schedule]]`` entries; InvalidInputError naming the entry and key, nothing written."""
         for index, entry in enumerate(entries):
@@ -224,7 +289,7 @@ def _a_setting(key: str) -> bool:
 
 
 _KIND_WORDS = {"bool": "true or false", "int": "a whole number", "number": "a number", "text": "text",
-               "choice": "one of the choices", "secret": "text"}
+               "choice": "one of the choices", "secret": "text", "list": "a list of text"}
 
 
 def _kind_ok(kind: str, value: Any) -> bool:
@@ -234,6 +299,8 @@ def _kind_ok(kind: str, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
     return isinstance(value, str)
 
 
@@ -245,6 +312,14 @@ def _check_kinds(changes: dict[str, Any], config: Config) -> None:
            if key in kinds and value is not None and not _kind_ok(kinds[key], value)]
     if bad:
         raise InvalidInputError("; ".join(bad))
+
+
+def _unit_table(unit_id: int, name: str) -> Table:
+    table = tomlkit.table()
+    table["id"] = unit_id
+    if name:
+        table["name"] = name
+    return table
 
 
 def _fit_meter_to_its_url(document: tomlkit.TOMLDocument, old_type: str) -> None:

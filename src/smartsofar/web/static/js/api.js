@@ -10,7 +10,7 @@ export const access = { session: null, onUnauthorized: () => {} };
  * One request; the parsed JSON answer, or an Error carrying the server's message and status. ``path`` is
  * taken relative to the page ("/api/v1/state" becomes "api/v1/state"), so the page also works below a prefix,
  * as Home Assistant's ingress serves it.
- * @param {"GET" | "PUT" | "POST"} method
+ * @param {"GET" | "PUT" | "POST" | "DELETE"} method
  * @param {string} path
  * @param {unknown} [body]
  * @returns {Promise<any>}

@@ -10,7 +10,8 @@ import { $, $$, banner, el, watts } from "./dom.js";
  * One setting, as ``GET /api/v1/settings`` describes it.
  * @typedef {object} SettingField
  * @property {string} key
- * @property {"bool" | "int" | "number" | "text" | "choice" | "secret"} kind
+ * @property {string} label
+ * @property {"bool" | "int" | "number" | "text" | "choice" | "secret" | "list"} kind
  * @property {any} value
  * @property {string} help
  * @property {boolean} nullable
@@ -18,11 +19,21 @@ import { $, $$, banner, el, watts } from "./dom.js";
  * @property {number | null} max
  * @property {string[]} choices
  * @property {boolean} live
+ * @property {boolean} advanced
+ *
+ * One card of settings: a section, a bus or a unit.
+ * @typedef {object} SettingsGroup
+ * @property {string} name
+ * @property {string} title
+ * @property {"section" | "bus" | "unit"} kind
+ * @property {number} [bus]
+ * @property {number} [unit]
+ * @property {SettingField[]} fields
  *
  * @typedef {object} SettingsPayload
  * @property {string | null} path
  * @property {boolean} writable
- * @property {{ name: string, title: string, fields: SettingField[] }[]} groups
+ * @property {SettingsGroup[]} groups
  */
 
 /** What the user changed and has not saved yet, by key. @type {Map<string, unknown>} */
@@ -37,11 +48,16 @@ function fieldInput(field) {
     input = el("input", { type: "checkbox", id });
     input.checked = Boolean(field.value);
   } else if (field.kind === "choice") {
-    input = el("select", { id }, ...field.choices.map((c) => el("option", { value: c, text: c })));
+    const options = field.choices.map((c) => el("option", { value: c, text: c }));
+    if (field.nullable) options.unshift(el("option", { value: "", text: "not set" }));
+    input = el("select", { id }, ...options);
     input.value = field.value ?? "";
   } else if (field.kind === "secret") {
     input = el("input", { type: "password", id, autocomplete: "new-password",
       placeholder: field.value ? "set (type to replace)" : "not set" });
+  } else if (field.kind === "list") {
+    input = el("input", { type: "text", id, placeholder: "none (separate entries with commas)" });
+    input.value = (field.value || []).join(", ");
   } else {
     const numeric = field.kind === "int" || field.kind === "number";
     input = el("input", { type: numeric ? "number" : "text", id });
@@ -49,6 +65,7 @@ function fieldInput(field) {
       input.step = field.kind === "int" ? "1" : "any";
       if (field.min !== null) input.min = field.min;
       if (field.max !== null) input.max = field.max;
+      input.inputMode = field.kind === "int" ? "numeric" : "decimal";
     }
     input.value = field.value ?? "";
     if (field.nullable && field.value === null) input.placeholder = "not set";
@@ -57,6 +74,7 @@ function fieldInput(field) {
   const read = () => {
     if (field.kind === "bool") return input.checked;
     if (field.kind === "secret") return input.value;
+    if (field.kind === "list") return input.value.split(",").map((/** @type {string} */ v) => v.trim()).filter(Boolean);
     if (input.value === "") return null;
     return (field.kind === "int" || field.kind === "number") ? Number(input.value) : input.value;
   };
@@ -67,26 +85,104 @@ function fieldInput(field) {
   return input;
 }
 
+/** @param {SettingField} field */
+function fieldRow(field) {
+  const input = fieldInput(field);
+  const tag = el("span", { class: `badge tag ${field.live ? "ok" : "info"}`,
+    text: field.live ? "applies at once" : "after a restart" });
+  const label = el("label", { for: input.id }, field.label, tag);
+  const help = el("p", { class: "help", id: `${input.id}-help`, text: field.help });
+  input.setAttribute("aria-describedby", help.id);
+  return el("div", { class: "field", "data-key": field.key }, label,
+    el("div", {}, input, help, el("p", { class: "error", role: "alert" })));
+}
+
+/**
+ * A small form that adds a unit (to a bus) or a bus (with its first unit).
+ * @param {string} what "unit" or "bus"
+ * @param {(body: Record<string, unknown>) => Promise<void>} submit
+ */
+function adder(what, submit) {
+  const prefix = `add-${what}-${Math.random().toString(36).slice(2, 7)}`;
+  const fields = [];
+  if (what === "bus") {
+    fields.push(el("label", { for: `${prefix}-url` }, "Bus address",
+      el("input", { id: `${prefix}-url`, type: "text", placeholder: "tcp://HOST:PORT or serial:///dev/ttyUSB0" })));
+  }
+  fields.push(
+    el("label", { for: `${prefix}-id` }, what === "bus" ? "First unit's slave id" : "Slave id",
+      el("input", { id: `${prefix}-id`, type: "number", min: "1", max: "247", step: "1", inputmode: "numeric" })),
+    el("label", { for: `${prefix}-name` }, "Name", el("input", { id: `${prefix}-name`, type: "text", maxlength: "40" })));
+  const error = el("p", { class: "error", role: "alert" });
+  const button = el("button", { type: "button", text: what === "bus" ? "Add this bus" : "Add this unit" });
+  button.addEventListener("click", () => act(async () => {
+    error.textContent = "";
+    /** @type {Record<string, unknown>} */
+    const body = { id: Number(/** @type {HTMLInputElement} */ ($(`#${prefix}-id`)).value),
+      name: /** @type {HTMLInputElement} */ ($(`#${prefix}-name`)).value };
+    if (what === "bus") body.url = /** @type {HTMLInputElement} */ ($(`#${prefix}-url`)).value;
+    try { await submit(body); } catch (e) { error.textContent = /** @type {Error} */ (e).message; }
+  }));
+  return el("details", { class: `adder adder-${what}` },
+    el("summary", { text: what === "bus" ? "Add a bus" : "Add a unit to this bus" }),
+    el("div", { class: "adder-fields" }, ...fields, button, error));
+}
+
+/** @param {{ restart_needed: string[] }} result @param {string} done */
+async function afterChange(result, done) {
+  await loadSettings();
+  $("#settings-result").textContent = `${done}${result.restart_needed.length ? " It is used after a restart." : ""}`;
+}
+
+/** @param {SettingsGroup} group */
+function groupCard(group) {
+  const card = el("section", { class: "card settings-group", "data-group": group.name,
+    "aria-label": group.title }, el("h2", { text: group.title }));
+  const plain = group.fields.filter((f) => !f.advanced);
+  const folded = group.fields.filter((f) => f.advanced);
+  card.append(...plain.map(fieldRow));
+  if (folded.length) {
+    card.append(el("details", { class: "advanced" }, el("summary", { text: `Advanced (${folded.length})` }),
+      ...folded.map(fieldRow)));
+  }
+  const bus = (group.bus ?? 0) + 1;
+  if (group.kind === "unit") {
+    const remove = el("button", { type: "button", class: "ghost danger", text: `Remove ${group.title.split(" · ")[0]}` });
+    remove.addEventListener("click", () => act(async () => {
+      if (!window.confirm(`Remove ${group.title} from the configuration?`)) return;
+      const result = await api("DELETE", `/api/v1/settings/buses/${bus}/units/${(group.unit ?? 0) + 1}`);
+      await afterChange(result, `${group.title} removed.`);
+    }));
+    card.append(el("div", { class: "card-actions" }, remove));
+  } else if (group.kind === "bus") {
+    const remove = el("button", { type: "button", class: "ghost danger", text: "Remove this bus" });
+    remove.addEventListener("click", () => act(async () => {
+      if (!window.confirm(`Remove ${group.title} and its units from the configuration?`)) return;
+      await afterChange(await api("DELETE", `/api/v1/settings/buses/${bus}`), `${group.title} removed.`);
+    }));
+    card.append(adder("unit", async (body) => {
+      await afterChange(await api("POST", `/api/v1/settings/buses/${bus}/units`, body), "Unit added.");
+    }), el("div", { class: "card-actions" }, remove));
+  }
+  return card;
+}
+
 /** @param {SettingsPayload} data */
 function renderSettings(data) {
   $("#settings-path").textContent = data.path ? `Saved to ${data.path}` : "This service has no configuration file.";
   const container = $("#settings-groups");
   container.replaceChildren();
-  for (const group of data.groups) {
-    if (!group.fields.length) continue;
-    const card = el("fieldset", { class: "card settings-group" }, el("legend", {}, el("h2", { text: group.title })));
-    for (const field of group.fields) {
-      const input = fieldInput(field);
-      const tag = el("span", { class: `badge tag ${field.live ? "ok" : "info"}`,
-        text: field.live ? "applies at once" : "after a restart" });
-      const label = el("label", { for: input.id }, field.key.split(".").slice(1).join(" · ").replaceAll("_", " "), tag);
-      const help = el("p", { class: "help", id: `${input.id}-help`, text: field.help });
-      input.setAttribute("aria-describedby", help.id);
-      card.append(el("div", { class: "field", "data-key": field.key }, label,
-        el("div", {}, input, help, el("p", { class: "error", role: "alert" }))));
+  const groups = data.groups.filter((g) => g.fields.length);
+  groups.forEach((group, index) => {
+    container.append(groupCard(group));
+    const next = groups[index + 1];
+    if (group.kind !== "section" && (!next || next.kind === "section")) {  // after the last bus's last unit
+      container.append(el("section", { class: "card settings-group", "data-group": "new-bus" },
+        adder("bus", async (body) => {
+          await afterChange(await api("POST", "/api/v1/settings/buses", body), "Bus added.");
+        })));
     }
-    container.append(card);
-  }
+  });
   $("#settings-save").disabled = !data.writable || !canWrite();
 }
 
@@ -116,7 +212,11 @@ async function saveSettings(event) {
     for (const part of message.split("; ")) {
       const key = part.split(":")[0].trim();
       const field = $(`.field[data-key="${CSS.escape(key)}"]`);
-      if (field) { field.classList.add("invalid"); field.querySelector(".error").textContent = part; }
+      if (field) {
+        field.classList.add("invalid"); field.querySelector(".error").textContent = part;
+        const folded = field.closest("details");
+        if (folded) folded.open = true;  // an advanced setting in error is shown
+      }
       else banner(message);
     }
     const first = $(".field.invalid input, .field.invalid select");
