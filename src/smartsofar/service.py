@@ -82,6 +82,7 @@ class Service:
         recorder = self.recorder = HistoryRecorder(history, flush_every_s=config.storage.history_flush_s)
         self.tasks.append(asyncio.create_task(recorder.run(engine.snapshots), name="history"))
         totals = self.totals = EnergyTotals(data_dir)
+        totals.load()  # a small file, read before anything can publish the counters
         self.tasks.append(asyncio.create_task(totals.run(engine.snapshots), name="energy totals"))
         planning = engine.planning
         if isinstance(planning, Planning):

@@ -73,23 +73,29 @@ def test_what_is_not_known_is_not_counted(gap_s: float, grid_w: float | None, un
 
 async def test_only_what_is_on_disk_is_shown_so_a_crash_never_lowers_a_counter(tmp_path: Path) -> None:
     totals = EnergyTotals(tmp_path)
+    assert totals.persisted() is None  # not read yet: nothing shown, not a zero that looks like a reset
+    totals.load()
     for second in range(61):
         totals.add(at(second, 3600.0))
-    assert totals.persisted()["site"]["grid_import_wh"] == 0.0  # counted, not yet on disk: not shown
+    persisted = totals.persisted()
+    assert persisted is not None and persisted["site"]["grid_import_wh"] == 0.0  # counted, not on disk: not shown
     await totals.save()
-    shown = totals.persisted()["site"]["grid_import_wh"]
+    persisted = totals.persisted()
+    assert persisted is not None
+    shown = persisted["site"]["grid_import_wh"]
     assert shown == pytest.approx(60.0)
     for second in range(61, 90):
         totals.add(at(second, 3600.0))
     # a crash here: the last 29 s are lost, but nothing shown was more than what the next start shows
     again = EnergyTotals(tmp_path)
     again.load()
-    assert again.persisted()["site"]["grid_import_wh"] == shown
+    assert (again.persisted() or {})["site"]["grid_import_wh"] == shown
 
 
 async def test_the_counters_survive_a_restart_through_the_service_loop(tmp_path: Path) -> None:
     snapshots: Topic[SiteSnapshot] = Topic()
     totals = EnergyTotals(tmp_path, save_every_s=0.05)
+    totals.load()
     task = asyncio.create_task(totals.run(snapshots))
     await asyncio.sleep(0.05)
     for second in range(11):
@@ -118,6 +124,6 @@ def test_a_broken_file_is_kept_aside_and_counting_starts_again(tmp_path: Path, c
     totals = EnergyTotals(tmp_path)
     with caplog.at_level(logging.WARNING):
         totals.load()
-    assert totals.persisted()["site"]["grid_import_wh"] == 0.0
+    assert (totals.persisted() or {})["site"]["grid_import_wh"] == 0.0
     assert (tmp_path / (TOTALS_FILE + ".bad")).read_text() == content
     assert "start again from 0" in caplog.text

@@ -55,7 +55,7 @@ class MqttBridge:
 
     def __init__(self, config: MqttConfig, engine: EngineApi, context: DiscoveryContext,
                  today: Callable[[], dict[str, float]] | None = None,
-                 totals: Callable[[], dict[str, Any]] | None = None) -> None:
+                 totals: Callable[[], dict[str, Any] | None] | None = None) -> None:
         assert config.url is not None
         self.config = config
         self.engine = engine

@@ -60,7 +60,7 @@ class EnergyTotals:
         self.save_every_s = save_every_s
         self.site: dict[str, float] = dict.fromkeys(SITE_KEYS, 0.0)
         self.units: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(UNIT_KEYS, 0.0))
-        self._persisted: dict[str, Any] = self._as_json()
+        self._persisted: dict[str, Any] | None = None  # nothing is shown before the saved counters are read
         self._last_at: float | None = None
         self._dirty = False
         remove_orphans(self.path)
@@ -86,8 +86,9 @@ class EnergyTotals:
             self.site[key] += energy
         self._dirty = True
 
-    def persisted(self) -> dict[str, Any]:
-        """What is on disk (Wh): ``{"site": {...}, "units": {"<id>": {...}}}``; only this is ever shown."""
+    def persisted(self) -> dict[str, Any] | None:
+        """What is on disk (Wh): ``{"site": {...}, "units": {"<id>": {...}}}``; only this is ever shown. None
+        until ``load`` has read the saved counters: a zero shown before them would look like a meter reset."""
         return self._persisted
 
     def _as_json(self) -> dict[str, Any]:
@@ -97,7 +98,9 @@ class EnergyTotals:
     # --- the file --------------------------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Start from the saved counters (zero when there are none, or they cannot be read)."""
+        """Start from the saved counters (zero when there are none, or they cannot be read). Call it once,
+        before ``run`` and before anything shows the counters."""
+        self._persisted = self._as_json()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
@@ -133,7 +136,8 @@ class EnergyTotals:
 
     async def run(self, snapshots: Topic[SiteSnapshot]) -> None:
         """Integrate until cancelled or the topic closes; save every ``save_every_s`` and on the way out."""
-        await asyncio.to_thread(self.load)
+        if self._persisted is None:
+            raise RuntimeError("EnergyTotals.load must run before run")
         next_save = time.monotonic() + self.save_every_s
         with snapshots.subscribe() as subscription:
             try:
