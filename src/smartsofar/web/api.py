@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, Field, Strict, StrictBool
 
 from smartsofar import __version__
 from smartsofar.control.intent import BatteryMode
@@ -72,6 +72,7 @@ def _json_number(value: Any) -> Any:
 
 
 JsonWatts = Annotated[int, BeforeValidator(_json_number)]
+JsonNumber = Annotated[float, Strict()]  # a JSON number: not text, not a boolean (false is not 0)
 
 
 class ModeBody(BaseModel):
@@ -104,9 +105,9 @@ class BatteryModeBody(BaseModel):
     seconds (default 60): renew it before then, or auto mode goes back to normal."""
 
     mode: str | int = Field(examples=["hold"])
-    lease_s: float = Field(60.0, examples=[60])
+    lease_s: JsonNumber = Field(60.0, examples=[60])
     charge_w: JsonWatts | None = Field(None, examples=[3000])
-    soc_pct: float | None = Field(None, examples=[80])
+    soc_pct: JsonNumber | None = Field(None, examples=[80])
     who: str = Field("api", max_length=40)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -50,6 +51,32 @@ def _handler_for(status: int) -> Callable[[Request, Exception], Awaitable[Respon
     return handle
 
 
+ERROR_SCHEMA = {"title": "Error", "type": "object", "required": ["detail"],
+                "properties": {"detail": {"type": "string", "title": "What was wrong, in words"}}}
+
+
+def _document_our_answers(app: FastAPI) -> None:
+    """The OpenAPI document says what the service really answers: errors are ``{"detail": "..."}`` (a 422
+    names the field in its message), and v1's endpoints answer plain text, errors included."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = default()
+        schemas = document.get("components", {}).get("schemas", {})
+        schemas["HTTPValidationError"] = ERROR_SCHEMA
+        schemas.pop("ValidationError", None)
+        for path in _PLAIN_PATHS:
+            for operation in document["paths"].get(path, {}).values():
+                for response in operation.get("responses", {}).values():
+                    response["content"] = {"text/plain": {"schema": {"type": "string"}}}
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(ctx: WebContext) -> FastAPI:
     """The application for one running service."""
     app = FastAPI(title="SmartSofar", version=__version__, docs_url=None, redoc_url=None,
@@ -64,6 +91,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     ctx.engine.on_reconfigure(follow)
     for router in (api.read, api.write, login.router, live.router, legacy.router):
         app.include_router(router)
+    _document_our_answers(app)
     registry = registry_for(lambda: SitePayload.of(ctx.engine.latest()))
 
     for error_type, status in _STATUS_FOR.items():

@@ -94,7 +94,10 @@ async def stream(ctx: WebContext) -> AsyncIterator[str]:
             yield "".join(out) if out else ": keep-alive\n\n"
 
 
-@router.get("/events", summary="Live stream (Server-Sent Events): snapshot, event and log messages")
+@router.get("/events", summary="Live stream (Server-Sent Events): snapshot, event and log messages",
+            response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                             "description": "One event per line group: snapshot, event or log"}})
 async def get_events(request: Request, ctx: Ctx) -> StreamingResponse:
     ctx.auth.check_read(request)
     slots: StreamSlots = request.app.state.stream_slots
