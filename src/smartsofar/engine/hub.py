@@ -115,3 +115,11 @@ class Topic(Generic[T]):
     def subscriber_count(self) -> int:
         """How many are listening."""
         return len(self._subscribers)
+
+    def backlog(self) -> int:
+        """The most items any subscriber has not taken yet."""
+        return max((len(s._items) for s in self._subscribers), default=0)
+
+    def dropped(self) -> int:
+        """Items dropped so far, over the current subscribers, because one fell behind by ``maxsize``."""
+        return sum(s.dropped for s in self._subscribers)

@@ -55,3 +55,13 @@ async def test_closing_ends_waiting_and_later_subscribers_after_what_was_queued(
     with topic.subscribe() as late:
         assert late.closed and [item async for item in late] == []
     assert topic.subscriber_count == 0
+
+
+def test_the_backlog_and_what_a_slow_subscriber_lost_are_visible() -> None:
+    topic: Topic[int] = Topic(maxsize=3)
+    with topic.subscribe() as slow, topic.subscribe() as quick:
+        for item in range(5):
+            topic.publish(item)
+            assert quick.get_nowait() == item
+        assert (topic.backlog(), topic.dropped()) == (3, 2)  # the slow one holds 2, 3, 4; it lost 0 and 1
+        assert slow.get_nowait() == 2
