@@ -87,14 +87,18 @@ async def test_the_api_token_works_for_scripts_and_v1_update(protected: Web) -> 
     http.cookies.clear()  # a script: no session
     bearer = {"Authorization": f"Bearer {token}"}
     assert (await http.put("/api/v1/mode", json={"mode": "manual"}, headers=bearer)).status_code == 200
-    assert (await http.get("/update", params={"cmd": "setpower", "val": "500", "token": token})).text == "OK"
+    assert (await http.get("/update", params={"cmd": "setpower", "val": "500"}, headers=bearer)).text == "OK"
+    assert protected.engine.holder.mode.manual_power_w == 500
+    in_url = await http.get("/update", params={"cmd": "setpower", "val": "700", "token": token})
+    assert in_url.status_code == 401 and "Authorization: Bearer" in in_url.text  # refused, and says how instead
     assert protected.engine.holder.mode.manual_power_w == 500
     basic = {"Authorization": "Basic " + base64.b64encode(f"x:{token}".encode()).decode()}
     assert (await http.get("/update", params={"cmd": "setmode", "val": "1"}, headers=basic)).text == "OK"
-    wrong = await http.get("/update", params={"cmd": "setmode", "val": "0", "token": "nope"})
+    wrong = await http.get("/update", params={"cmd": "setmode", "val": "0"},
+                           headers={"Authorization": "Basic " + base64.b64encode(b"x:nope").decode()})
     assert wrong.status_code == 401 and wrong.headers["www-authenticate"].startswith("Basic")
     assert (await http.put("/api/v1/mode", json={"mode": "manual"},
-                           params={"token": token})).status_code == 401  # ?token= only for /update
+                           params={"token": token})).status_code == 401
 
 
 async def test_changing_the_password_needs_the_current_one(protected: Web) -> None:

@@ -4,8 +4,9 @@
   to 127.0.0.1 unless told otherwise, and says so when it is not).
 - Password set (``smartsofar passwd``, stored as a scrypt hash): changes need a session (login page,
   HttpOnly SameSite=Strict cookie, plus the session's CSRF token in ``X-CSRF-Token``) or the API token
-  (``smartsofar token``; as ``Authorization: Bearer``, as a basic-auth password, or, for v1's ``/update``,
-  as ``?token=``). Reading without a login is a setting. A client's failed logins are checked one at a
+  (``smartsofar token``; as ``Authorization: Bearer`` or as a basic-auth password, never in the URL's query,
+  where proxies and histories keep it: a ``?token=`` is refused with how to send it). Reading without a
+  login is a setting. A client's failed logins are checked one at a
   time and each of its failures waits longer (up to 30 s); other clients do not wait behind it, and a
   client's failures are forgotten 15 minutes after its last. The scrypt checks run off the event loop.
   Sessions last 30 days; a password change ends every session but the changer's.
@@ -183,8 +184,8 @@ class Auth:
 
     # --- checks ---------------------------------------------------------------------------------------------
 
-    def has_token(self, request: Request, allow_query: bool = False) -> bool:
-        """True if the request carries the API token (bearer, basic password, or ``?token=`` where allowed)."""
+    def has_token(self, request: Request) -> bool:
+        """True if the request carries the API token (bearer, or a basic-auth password)."""
         if not self.token_hash:
             return False
         candidates = []
@@ -195,8 +196,6 @@ class Auth:
         elif scheme.lower() == "basic":
             with contextlib.suppress(ValueError, binascii.Error):
                 candidates.append(base64.b64decode(value.strip()).decode().partition(":")[2])
-        if allow_query and "token" in request.query_params:
-            candidates.append(request.query_params["token"])
         return any(hmac.compare_digest(token_hash(c), self.token_hash) for c in candidates if c)
 
     def check_read(self, request: Request) -> None:
@@ -206,12 +205,16 @@ class Auth:
         if self.session(request) is None and not self.has_token(request):
             raise AccessError(401, "log in to see this")
 
-    def check_write(self, request: Request, allow_query_token: bool = False) -> None:
+    def check_write(self, request: Request) -> None:
         """May this request change things? AccessError(403 / 401) if not."""
         if _cross_site(request):
             raise AccessError(403, "changes requested by another web site are refused")
-        if not self.required or self.has_token(request, allow_query_token):
+        if not self.required or self.has_token(request):
             return
+        if "token" in request.query_params:
+            raise AccessError(401, "a token in the URL is refused (proxies and histories keep URLs): send it as "
+                              "'Authorization: Bearer TOKEN', or as the basic-auth password "
+                              "(http://:TOKEN@HOST/update?...)")
         session = self.session(request)
         if session is None:
             raise AccessError(401, "log in (or give the API token) to change anything")

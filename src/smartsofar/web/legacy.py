@@ -8,7 +8,8 @@ stale number.
 ``GET /update?cmd=setmode&val=0|1`` and ``cmd=setpower&val=W`` (also v1's page's ``buttonMode`` and
 ``sliderPw``) with v1's meaning, through the same commands object as the API. One difference, on purpose:
 v1 always answered 200 ``OK``; SmartSofar answers 200 ``OK`` on success and a 4xx with the message on error.
-With a password set, ``/update`` takes the API token as a basic-auth password or as ``?token=``.
+With a password set, ``/update`` takes the API token as a basic-auth password (``http://:TOKEN@HOST/update?...``,
+which clients send as a header) or as a bearer token; never as ``?token=``.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ async def get_data_json(request: Request, ctx: Ctx) -> PlainTextResponse:
 
 @router.get("/update", summary="SmartSofar v1's commands: cmd=setmode&val=0|1, cmd=setpower&val=W", tags=["v1"])
 async def get_update(request: Request, ctx: Ctx, cmd: str = "", val: str = "") -> PlainTextResponse:
-    ctx.auth.check_write(request, allow_query_token=True)
+    ctx.auth.check_write(request)
     commands = ctx.engine.commands
     if cmd in ("setmode", "buttonMode"):
         if val not in ("0", "1"):
