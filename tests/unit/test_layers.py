@@ -18,6 +18,15 @@ def test_the_pure_control_code_loads_neither_pymodbus_nor_httpx() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_the_p1_parser_is_loaded_only_for_a_p1_meter() -> None:
+    """dsmr_parser and the cryptography it brings cost some 13 MB: not for installations without a P1 meter."""
+    code = ("import sys, smartsofar.cli, smartsofar.meter.sources; print('dsmr_parser' in sys.modules); "
+            "from smartsofar.meter.dsmr_p1 import specifications; specifications(); "
+            "print('dsmr_parser' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"]
+
+
 def _imports(path: Path) -> set[str]:
     """The smartsofar modules a module imports anywhere in it (type-only imports included)."""
     found = set()

@@ -8,21 +8,20 @@ CRC. The bytes come through serialx (its own dependency): a serial device at the
 Powers are ``1.7.0`` (import) minus ``2.7.0`` (export) in kW, per phase ``21/22.7.0``, ``41/42.7.0``,
 ``61/62.7.0``; counters are the tariffs' sum (``1.8.1`` + ``1.8.2``) or the total (``1.8.0``), in kWh. A
 telegram that fails its CRC or lacks the power is refused and logged, never used.
+
+dsmr_parser (with the cryptography it loads for encrypted telegrams) costs some 13 MB of memory, so it is
+imported only when a P1 meter is configured, not by every installation.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import serialx
-from dsmr_parser import telegram_specifications
-from dsmr_parser.clients.settings import SERIAL_SETTINGS_V2_2, SERIAL_SETTINGS_V4, SERIAL_SETTINGS_V5
-from dsmr_parser.clients.telegram_buffer import TelegramBuffer
-from dsmr_parser.exceptions import InvalidChecksumError, ParseError
-from dsmr_parser.parsers import TelegramParser
 
 from smartsofar.config_meters import DsmrVersion, P1MeterConfig
 from smartsofar.errors import MeterReplyError, MeterUnavailableError
@@ -30,15 +29,18 @@ from smartsofar.meter.base import Meter, MeterOptions, MeterSample, PhaseSample
 from smartsofar.meter.push import PushMeter, plausible_power
 from smartsofar.meter.registry import register
 
-SPECIFICATIONS: dict[DsmrVersion, tuple[dict[str, Any], dict[str, Any]]] = {
-    "2.2": (telegram_specifications.V2_2, SERIAL_SETTINGS_V2_2),
-    "4": (telegram_specifications.V4, SERIAL_SETTINGS_V4),
-    "5": (telegram_specifications.V5, SERIAL_SETTINGS_V5),
-    "5B": (telegram_specifications.BELGIUM_FLUVIUS, SERIAL_SETTINGS_V5),
-    "5L": (telegram_specifications.LUXEMBOURG_SMARTY, SERIAL_SETTINGS_V5),
-    "5S": (telegram_specifications.SWEDEN, SERIAL_SETTINGS_V5),
-    "Q3D": (telegram_specifications.Q3D, SERIAL_SETTINGS_V5),
-}
+
+@functools.cache
+def specifications() -> dict[DsmrVersion, tuple[dict[str, Any], dict[str, Any]]]:
+    """Each format's telegram specification and line settings (dsmr_parser is imported here, once)."""
+    from dsmr_parser import telegram_specifications as spec
+    from dsmr_parser.clients.settings import SERIAL_SETTINGS_V2_2, SERIAL_SETTINGS_V4, SERIAL_SETTINGS_V5
+    return {"2.2": (spec.V2_2, SERIAL_SETTINGS_V2_2), "4": (spec.V4, SERIAL_SETTINGS_V4),
+            "5": (spec.V5, SERIAL_SETTINGS_V5), "5B": (spec.BELGIUM_FLUVIUS, SERIAL_SETTINGS_V5),
+            "5L": (spec.LUXEMBOURG_SMARTY, SERIAL_SETTINGS_V5), "5S": (spec.SWEDEN, SERIAL_SETTINGS_V5),
+            "Q3D": (spec.Q3D, SERIAL_SETTINGS_V5)}
+
+
 MAX_BUFFER_CHARS = 64 * 1024  # a line with no telegram end in it for this long is noise
 
 
@@ -91,12 +93,14 @@ class P1Meter(PushMeter):
         super().__init__(config.stale_after_s, clock)
         self.config = config
         self.model = config.label
-        specification, self.line_settings = SPECIFICATIONS[config.dsmr_version]
+        from dsmr_parser.parsers import TelegramParser
+        specification, self.line_settings = specifications()[config.dsmr_version]
         self.parser = TelegramParser(specification)
         self.options = MeterOptions(invert=config.invert, phase=config.phase)
 
     def decode(self, text: str, taken_at: float) -> MeterSample:
         """One sample from one whole telegram (``/`` to the CRC line); MeterReplyError if it is unusable."""
+        from dsmr_parser.exceptions import InvalidChecksumError, ParseError
         try:
             telegram = self.parser.parse(text, throw_ex=True)
         except InvalidChecksumError:
@@ -107,6 +111,7 @@ class P1Meter(PushMeter):
 
     async def receive(self) -> None:
         """Open the port or the bridge, then deliver every good telegram."""
+        from dsmr_parser.clients.telegram_buffer import TelegramBuffer
         settings = {k: v for k, v in self.line_settings.items() if k != "timeout"}
         try:
             reader, writer = await serialx.open_serial_connection(url=self.config.device, **settings)
