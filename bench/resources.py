@@ -13,6 +13,10 @@ processes on 127.0.0.1, then ``smartsofar run`` pointed at them, and measures:
 - the same memory and CPU for a baseline in the same run: an idle interpreter that imports what the
   service imports, so the service's own share is visible.
 
+The service and the baseline run from a virtualenv made for the run with ``pip install .`` (what
+production installs, no test tools: in the development virtualenv, httpx also loads its command line's
+libraries, rich and pygments, because they are there). ``--dev-venv`` uses this interpreter instead.
+
 Targets: at most 80 MB resident after 10 minutes, at most 3 % of one core, first decision within 2 s.
 """
 
@@ -60,7 +64,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lag-minutes", type=float, default=10.0,
                         help="then this long with two busy processes sharing the cores, for the control lag (0: skip)")
     parser.add_argument("--write", type=Path, help="put the results into this markdown file")
+    parser.add_argument("--dev-venv", action="store_true", help="run the service with this interpreter, not a "
+                        "production install made for the run")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="smartsofar-venv-") as venv:
+        python = PYTHON if args.dev_venv else production_python(Path(venv))
+        return measure(args, python)
+
+
+def production_python(venv: Path) -> str:
+    """A new virtualenv with SmartSofar installed as production installs it (``pip install .``)."""
+    subprocess.run([PYTHON, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    str(ROOT)], check=True, timeout=900)
+    return str(venv / "bin" / "python")
+
+
+def measure(args: argparse.Namespace, python: str) -> int:
+    """Run the simulators, the baseline and the service; print (and write) the table."""
     bus_port, meter_port, web_port = free_port(), free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="smartsofar-bench-") as data_dir:
         log_path = Path(data_dir) / "service.log"
@@ -72,14 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "--units", "1,2,3,4", "--day", "2007-06-10"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         ]
-        baseline = subprocess.Popen([PYTHON, "-c", "import smartsofar.service, time; time.sleep(1e6)"])
+        baseline = subprocess.Popen([python, "-c", "import smartsofar.cli, time; time.sleep(1e6)"])
         try:
             wait_for_port(bus_port)
             wait_for_port(meter_port)
             started = time.monotonic()
             with log_path.open("w") as log:
                 service = subprocess.Popen(
-                    [PYTHON, "-m", "smartsofar.cli", "run", "--bus", f"tcp://127.0.0.1:{bus_port}", "--units",
+                    [python, "-m", "smartsofar.cli", "run", "--bus", f"tcp://127.0.0.1:{bus_port}", "--units",
                      "1,2,3,4", "--meter", f"http://127.0.0.1:{meter_port}", "--meter-model", "pro3em", "--web",
                      f"127.0.0.1:{web_port}", "--data-dir", data_dir], stdout=log, stderr=subprocess.STDOUT)
             try:
@@ -124,7 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 process.wait(10)
     first = float(decision.group(1)) if decision else float("nan")
     text = (f"Measured with `.venv/bin/python bench/resources.py --minutes {args.minutes:g} --lag-minutes "
-            f"{args.lag_minutes:g}` (4 units on a simulated "
+            f"{args.lag_minutes:g}{' --dev-venv' if args.dev_venv else ''}` "
+            f"({'the development virtualenv' if args.dev_venv else 'a production install made for the run'}; "
+            "4 units on a simulated "
             "bus with 150 ms replies, a simulated Pro 3EM, both on 127.0.0.1; "
             f"this machine: {os.cpu_count()} cores).\n\n"
             "| measure | `smartsofar run` | baseline: idle interpreter with the same imports | target |\n"
