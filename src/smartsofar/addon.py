@@ -31,7 +31,7 @@ import httpx
 import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from smartsofar.config import parse_config
+from smartsofar.config import Config, parse_config
 from smartsofar.errors import ConfigError
 from smartsofar.logbuffer import LogBuffer, setup_logging
 from smartsofar.service import CONFIG_FILE, Service, serve
@@ -176,12 +176,14 @@ def apply_options(document: tomlkit.TOMLDocument, options: AddonOptions, mqtt_ur
 
 
 def write_config(path: Path, options: AddonOptions, mqtt_url: str | None, slug: str | None,
-                 listen: str = f"0.0.0.0:{INGRESS_PORT}") -> None:
-    """Map the options onto the file; ConfigError (the file unchanged) when they make no valid configuration."""
+                 listen: str = f"0.0.0.0:{INGRESS_PORT}") -> Config:
+    """Map the options onto the file and return what it now configures; ConfigError (the file unchanged)
+    when they make no valid configuration."""
     document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
     apply_options(document, options, mqtt_url, slug, path.parent, listen)
-    parse_config(document.unwrap(), "the add-on options")
+    config = parse_config(document.unwrap(), "the add-on options")
     atomic_write(path, tomlkit.dumps(document), mode=0o600)
+    return config
 
 
 def add_addon_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -216,8 +218,7 @@ async def run_addon(args: argparse.Namespace) -> int:
         (data_dir / "demo").mkdir(parents=True, exist_ok=True)
         return await run_demo(demo)
     path = data_dir / CONFIG_FILE
-    write_config(path, options, mqtt_url, slug, args.web)
-    config = parse_config(tomlkit.parse(path.read_text(encoding="utf-8")).unwrap(), str(path))
+    config = write_config(path, options, mqtt_url, slug, args.web)
     if missing := config.missing():
         raise ConfigError("the add-on cannot run yet: " + "; ".join(missing) + " (set it in the add-on's options "
                           "or on the settings page)")

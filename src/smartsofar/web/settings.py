@@ -34,8 +34,8 @@ from smartsofar.storage.atomic import atomic_write, remove_orphans
 from smartsofar.web import setting_labels
 
 SECTIONS = ("control", "meter", "buses", "tariff", "planner", "mqtt", "web", "storage")
-TITLES = {"control": "Control", "meter": "Grid meter", "buses": "Buses and units", "tariff": "Tariff and prices",
-          "planner": "Planner", "mqtt": "MQTT & Home Assistant", "web": "Web & security", "storage": "Storage"}
+TITLES = {"control": "Control", "meter": "Grid meter", "tariff": "Tariff and prices", "planner": "Planner",
+          "mqtt": "MQTT & Home Assistant", "web": "Web & security", "storage": "Storage"}  # buses: a card each
 HIDDEN_KEYS = {"web.password_hash", "web.api_token_hash"}
 
 
@@ -208,7 +208,6 @@ class SettingsFile:
                 from None
         self.effective = config
         return SaveResult(config, self.path, keys)
-
 
     # --- buses and units: added and removed whole -------------------------------------------------------------
 
