@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import time
 from pathlib import Path
 
@@ -32,7 +31,6 @@ from smartsofar.sim.plant import Plant
 from smartsofar.storage.history import History
 from smartsofar.storage.recorder import HistoryRecorder, local_day
 
-log = logging.getLogger(__name__)
 STEP_S = 10.0  # one meter sample and one decision per step
 DAY_S = 86400.0
 
