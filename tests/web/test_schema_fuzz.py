@@ -36,13 +36,18 @@ EXCLUDED = [checks.positive_data_acceptance, checks.status_code_conformance, che
             checks.allow_header_conformance]
 
 
+async def no_wait(_seconds: float) -> None:
+    """Stands in for the refused-login delay."""
+
+
 def app_with(password: str | None) -> tuple[object, StubEngine, Path]:
     """The real application on its own configuration file (fuzzed settings writes land there)."""
     directory = Path(tempfile.mkdtemp(prefix="smartsofar-fuzz-"))
     path = directory / "smartsofar.toml"
     path.write_text(tomlkit.dumps(SETTINGS))
     config = parse_config(SETTINGS)
-    auth = Auth(hash_password(password) if password else None, None, True)
+    # A refused login waits longer each time (up to a minute); the fuzzer sends many, so here it does not wait.
+    auth = Auth(hash_password(password) if password else None, None, True, pause=no_wait)
     engine = StubEngine(config)
     return create_app(WebContext(engine, auth, LogBuffer(), None, SettingsFile(path, config))), engine, path
 
