@@ -7,8 +7,8 @@ A tariff is one of four kinds:
 - ``time_of_use``: a base ``price`` and ``zones`` of other prices on some hours and days, with presets for
   Heures Creuses, Octopus Go, Intelligent Octopus Go and Economy 7 (``preset`` fills ``offpeak_hours``).
 - ``tempo``: day colours (``colours``: a ``date,colour`` file, or ``api-couleur-tempo``) and six prices.
-- ``dynamic``: day-ahead prices from a ``source`` (``nordpool``, ``octopus``, ``evcc``, ``url``, ``file``),
-  times ``scale`` plus ``adder`` (VAT, grid fees, a supplier's margin).
+- ``dynamic``: day-ahead prices from a ``source`` (``nordpool``, ``entsoe``, ``octopus``, ``tibber``, ``evcc``,
+  ``url``, ``file``), times ``scale`` plus ``adder`` (VAT, grid fees, a supplier's margin).
 
 The feed-in price is ``feed_in`` per exported kWh, with ``feed_in_zones`` for hours that pay otherwise, plus
 ``feed_in_scale`` times the day-ahead price for a dynamic export tariff.
@@ -25,11 +25,12 @@ from smartsofar.config_meters import Section
 from smartsofar.control.intent import BatteryMode
 from smartsofar.errors import InvalidInputError
 from smartsofar.tariff.clock import parse_days, parse_windows, site_zone
+from smartsofar.tariff.entsoe import zone_code
 from smartsofar.tariff.prices import MAX_ABS_PRICE
 from smartsofar.tariff.zones import PRESET_WINDOWS
 
 TariffKind = Literal["none", "time_of_use", "tempo", "dynamic"]
-PriceSourceName = Literal["nordpool", "octopus", "evcc", "url", "file"]
+PriceSourceName = Literal["nordpool", "entsoe", "octopus", "tibber", "evcc", "url", "file"]
 PresetName = Literal["", "heures_creuses", "octopus_go", "intelligent_octopus_go", "economy_7"]
 
 
@@ -98,14 +99,19 @@ class TariffConfig(Section):
     tempo: TempoPrices = Field(default_factory=TempoPrices)
     colours: str = Field("api-couleur-tempo", description="tempo: where the day colours come from: "
                          "api-couleur-tempo, a date,colour CSV file, or a URL")
-    source: PriceSourceName = Field("nordpool", description="dynamic: nordpool, octopus, evcc, url or file")
-    area: str = Field("", max_length=16, description="nordpool: the delivery area (FR, DE-LU, NL, DK1, SE4, ...)")
+    source: PriceSourceName = Field("nordpool", description="dynamic: nordpool, entsoe, octopus, tibber, evcc, url "
+                                    "or file")
+    area: str = Field("", max_length=16, description="nordpool, entsoe: the bidding zone (FR, DE-LU, NL, DK1, SE4, "
+                      "...; entsoe also takes its EIC code)")
+    home: str = Field("", max_length=64, description="tibber: the home's id (empty: the first home with a "
+                      "subscription)")
     url: str = Field("", max_length=400, description="evcc: its address; url: a JSON or CSV price list; "
                      "octopus: an unusual API address")
     file: Path | None = Field(None, description="file: a start_utc,price CSV (as in data/prices)")
     product: str = Field("", max_length=60, description="octopus: the product code, e.g. AGILE-24-10-01")
     region: str = Field("", max_length=1, description="octopus: the region letter (A..P)")
-    token: SecretStr | None = Field(None, description="A token, where the source needs one")
+    token: SecretStr | None = Field(None, description="entsoe: your Transparency Platform security token; tibber: "
+                                    "your access token; url: sent as a bearer token")
     scale: float = Field(1.0, ge=0, le=10, description="dynamic: the day-ahead price is multiplied by this (VAT)")
     adder: float = Field(0.0, description="dynamic: then this is added per kWh (grid fees, taxes, margin)",
                          ge=-MAX_ABS_PRICE, le=MAX_ABS_PRICE)
@@ -135,11 +141,14 @@ class TariffConfig(Section):
             raise ValueError("offpeak_price needs offpeak_hours or a preset")
         if self.kind == "dynamic":
             needs = {"nordpool": self.area, "evcc": self.url, "url": self.url, "file": self.file,
-                     "octopus": self.product and self.region}
+                     "octopus": self.product and self.region, "entsoe": self.area and self.token,
+                     "tibber": self.token}
             if not needs[self.source]:
                 what = {"nordpool": "area", "evcc": "url", "url": "url", "file": "file",
-                        "octopus": "product and region"}[self.source]
+                        "octopus": "product and region", "entsoe": "area and token", "tibber": "token"}[self.source]
                 raise ValueError(f"a dynamic tariff from {self.source} needs {what}")
+            if self.source == "entsoe":
+                zone_code(self.area)  # a zone it does not know is refused here, not at the first fetch
         return self
 
     @property

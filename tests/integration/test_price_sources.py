@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -38,6 +39,8 @@ class PriceServer:
     asked: list[str] = field(default_factory=list)
     failing: bool = False
     nordpool_area_missing: bool = False
+    entsoe_published: bool = True
+    tibber_queries: list[str] = field(default_factory=list)
 
 
 def _fixture(name: str) -> object:
@@ -74,7 +77,25 @@ def create_price_app(state: PriceServer) -> Starlette:
             return PlainTextResponse("no", 401)
         return PlainTextResponse("start_utc,price_eur_per_kwh\n2024-01-15T00:00:00Z,0.25\n2024-01-15T01:00:00Z,0.30\n")
 
+    async def entsoe(request: Request) -> Response:
+        q = request.query_params
+        state.asked.append(str(request.url.query))
+        if q.get("securityToken") != "entsoe-token":
+            return PlainTextResponse("Unauthorized", 401)
+        if q.get("documentType") != "A44" or q.get("in_Domain") != "10Y1001A1001A82H":
+            return PlainTextResponse("bad request", 400)
+        name = "entsoe_A44_2025-10-02_DE-LU.xml" if state.entsoe_published else "entsoe_acknowledgement_no_data.xml"
+        return Response((FIXTURES / name).read_bytes(), media_type="text/xml")
+
+    async def tibber(request: Request) -> Response:
+        if request.headers.get("authorization") != "Bearer tibber-token":
+            return JSONResponse({"errors": [{"message": "Context creation failed: invalid token"}]}, 401)
+        body = await request.json()
+        state.tibber_queries.append(body["query"])
+        return JSONResponse(_fixture("tibber_priceInfo_quarter_hourly.json"))
+
     return Starlette(routes=[
+        Route("/api", entsoe), Route("/v1-beta/gql", tibber, methods=["POST"]),
         Route("/api/DayAheadPrices", nordpool),
         Route("/v1/products/AGILE-23-12-06/electricity-tariffs/E-1R-AGILE-23-12-06-J/standard-unit-rates/", octopus),
         Route("/api/tariff/grid", evcc), Route("/api/jourTempo/{which}", tempo), Route("/prices.csv", csv_list)])
@@ -166,3 +187,48 @@ async def test_tempo_colours_from_the_colour_service(server: PriceServer) -> Non
     prices = tariff.import_prices(now, now + 2 * 86400)
     assert prices.at(at("2024-01-15T12:00")) == tariff.config.tempo.red_hp
     assert prices.at(at("2024-01-16T12:00")) is None  # tomorrow's colour is not known yet (codeJour 0)
+
+
+async def test_entsoe_day_ahead_prices_at_the_finest_resolution_published(server: PriceServer) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    now = at("2025-10-02T09:00", berlin)
+    config = TariffConfig(kind="dynamic", source="entsoe", area="DE-LU", token="entsoe-token",
+                          url=f"{server.url}/api", timezone="Europe/Berlin", adder=0.1)
+    tariff = SiteTariff(config)
+    feed = PriceFeed(tariff, None, clock=lambda: now)
+    assert await feed.refresh() is True
+    assert "periodStart=202510010000" in server.asked[-1] and "periodEnd=202510040000" in server.asked[-1]
+    assert len(tariff.spot) == 96 and all(s.end - s.start == 900 for s in tariff.spot.slots)  # not the hourly one
+    # position 1 is 00:00 Berlin (22:00Z); the fixture leaves out positions 10 and 11, which repeat position 9
+    assert tariff.spot.at(at("2025-10-02T00:05", berlin)) == pytest.approx(0.061)
+    assert tariff.spot.at(at("2025-10-02T02:20", berlin)) == pytest.approx(0.069)
+    assert tariff.spot.at(at("2025-10-02T02:35", berlin)) == pytest.approx(0.069)
+    assert tariff.spot.at(at("2025-10-02T03:00", berlin)) == pytest.approx(0.073)
+    assert tariff.import_prices(now, now + 3600).at(now) == pytest.approx(0.097 + 0.1)  # 09:00 is position 37
+
+    server.entsoe_published = False  # "no matching data": said, and the known prices are kept
+    assert await feed.refresh() is False
+    assert "No matching data found" in (feed.last_error or "") and len(tariff.spot) == 96
+    wrong = PriceFeed(SiteTariff(config.model_copy(update={"token": SecretStr("nope")})), None, clock=lambda: now)
+    assert await wrong.refresh() is False and "check the token" in (wrong.last_error or "")
+    assert "entsoe-token" not in (feed.last_error or "") + (wrong.last_error or "")
+
+
+async def test_tibber_prices_of_the_home_with_a_subscription(server: PriceServer) -> None:
+    oslo = ZoneInfo("Europe/Oslo")
+    now = at("2025-10-02T09:00", oslo)
+    tariff = SiteTariff(TariffConfig(kind="dynamic", source="tibber", token="tibber-token",
+                                     url=f"{server.url}/v1-beta/gql", timezone="Europe/Oslo", currency="NOK"))
+    feed = PriceFeed(tariff, None, clock=lambda: now)
+    assert await feed.refresh() is True
+    assert "QUARTER_HOURLY" in server.tibber_queries[-1]
+    assert len(tariff.spot) == 192  # today and tomorrow, every quarter hour
+    assert tariff.spot.at(at("2025-10-02T00:20", oslo)) == pytest.approx(0.26)
+    assert tariff.spot.at(at("2025-10-03T00:00", oslo)) == pytest.approx(0.30)
+    other = SiteTariff(TariffConfig(kind="dynamic", source="tibber", token="tibber-token", home="not-mine",
+                                    url=f"{server.url}/v1-beta/gql"))
+    missing = PriceFeed(other, None, clock=lambda: now)
+    assert await missing.refresh() is False and "no home not-mine" in (missing.last_error or "")
+    refused = PriceFeed(SiteTariff(TariffConfig(kind="dynamic", source="tibber", token="wrong",
+                                                url=f"{server.url}/v1-beta/gql")), None, clock=lambda: now)
+    assert await refused.refresh() is False and "check the token" in (refused.last_error or "")

@@ -4,15 +4,20 @@ per kWh before ``scale`` and ``adder``) or day colours.
 - ``nordpool``: Nord Pool's public data portal, ``/api/DayAheadPrices`` (what Home Assistant's Nord Pool
   integration reads), for today and tomorrow, in the area's currency per MWh. 204 means "not published yet".
 - ``octopus``: Octopus Energy's public REST API, the product's ``standard-unit-rates`` (p/kWh incl. VAT).
+- ``entsoe``: the ENTSO-E Transparency Platform's day-ahead prices of a bidding zone, with the user's token
+  (``entsoe``: the document and the zones' codes), per MWh.
+- ``tibber``: Tibber's GraphQL API, the home's ``priceInfo`` at quarter-hour resolution, today and tomorrow
+  (the ``total``: energy, taxes and Tibber's margin, in the home's currency), with the user's token.
 - ``evcc``: a running evcc's ``/api/tariff/grid`` (its rates, whichever tariff evcc has).
 - ``url``: any JSON list of ``{start, end?, price|value}`` or a ``start_utc,price`` CSV.
 - ``file``: the same, from a file.
 - Tempo colours: ``api-couleur-tempo`` (api-couleur-tempo.fr, today's and tomorrow's colour, no key), a
   ``date,colour`` CSV file, or a URL answering as that service does.
 
-The libraries named for this (pynordpool, aiooctopusenergy) were weighed: pynordpool's current releases need
-Python 3.12 and bring aiohttp, and no aiooctopusenergy is published for this Python; each source here is one
-GET through the httpx client the meters already use. Every answer is validated (``series_file``): a reply
+The libraries named for this (pynordpool, aiooctopusenergy, entsoe-py, pytibber) were weighed: pynordpool's
+current releases need Python 3.12 and bring aiohttp, no aiooctopusenergy is published for this Python,
+entsoe-py brings pandas, and pytibber brings aiohttp and a GraphQL client for one query; each source here is
+one request through the httpx client the meters already use. Every answer is validated (``series_file``): a reply
 that is not a plausible price list raises ``InvalidInputError`` and changes nothing.
 """
 
@@ -27,6 +32,7 @@ import httpx
 
 from smartsofar.config_tariff import TariffConfig
 from smartsofar.errors import DeviceError, InvalidInputError
+from smartsofar.tariff import entsoe as entsoe_document
 from smartsofar.tariff.clock import local_date, site_zone
 from smartsofar.tariff.prices import PriceCurve
 from smartsofar.tariff.series_file import curve_from_rows, parse_json, parse_text, parse_time, read_file
@@ -35,17 +41,24 @@ from smartsofar.tariff.tempo import TempoColours, colour_name
 NORDPOOL_URL = "https://dataportal-api.nordpoolgroup.com"
 OCTOPUS_URL = "https://api.octopus.energy"
 TEMPO_URL = "https://www.api-couleur-tempo.fr"
+TIBBER_URL = "https://api.tibber.com/v1-beta/gql"
+TIBBER_QUERY = ("{ viewer { homes { id currentSubscription { priceInfo(resolution: QUARTER_HOURLY) { "
+                "today { total startsAt } tomorrow { total startsAt } } } } } }")
 TIMEOUT_S = 20.0
 MAX_BYTES = 4_000_000
 
 
 async def _get(client: httpx.AsyncClient, url: str, params: Mapping[str, str] | None = None,
-               token: str | None = None) -> httpx.Response:
+               token: str | None = None, *, json_body: object = None) -> httpx.Response:
+    """A GET (a POST with ``json_body``), refused when it fails, is refused or is too large."""
     headers = {"Accept": "application/json, text/csv;q=0.9, */*;q=0.5"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        response = await client.get(url, params=params, headers=headers, timeout=TIMEOUT_S)
+        if json_body is not None:
+            response = await client.post(url, json=json_body, headers=headers, timeout=TIMEOUT_S)
+        else:
+            response = await client.get(url, params=params, headers=headers, timeout=TIMEOUT_S)
     except httpx.HTTPError as exc:
         raise DeviceError(f"{url}: {type(exc).__name__}: {exc}") from None
     if response.status_code in (401, 403):
@@ -110,6 +123,61 @@ async def octopus(config: TariffConfig, client: httpx.AsyncClient, now: float) -
     return parse_json(payload["results"], "octopus", divisor=100.0)
 
 
+async def entsoe(config: TariffConfig, client: httpx.AsyncClient, now: float) -> PriceCurve:
+    """The zone's day-ahead prices from yesterday to tomorrow (per kWh)."""
+    token = config.token.get_secret_value() if config.token else ""
+    try:
+        params = entsoe_document.request_params(config.area, token, now)
+    except ValueError as exc:
+        raise InvalidInputError(f"entsoe: {exc}") from None
+    response = await _get(client, config.url or entsoe_document.ENTSOE_URL, params)
+    return curve_from_rows(entsoe_document.parse_document(response.content), "entsoe")
+
+
+def _tibber_rows(home: dict[str, Any], where: str) -> list[tuple[float, float | None, float]]:
+    info = ((home.get("currentSubscription") or {}).get("priceInfo") or {})
+    rows: list[tuple[float, float | None, float]] = []
+    for day in ("today", "tomorrow"):
+        entries = info.get(day) or []
+        if not isinstance(entries, list):
+            raise InvalidInputError(f"{where}: {day} is not a list")
+        for i, entry in enumerate(entries):
+            at = f"{where}, {day} {i}"
+            if not isinstance(entry, dict):
+                raise InvalidInputError(f"{at}: not a price")
+            price = entry.get("total")
+            if not isinstance(price, int | float) or isinstance(price, bool):
+                raise InvalidInputError(f"{at}: the total is not a number")
+            rows.append((parse_time(entry.get("startsAt"), at), None, float(price)))
+    return rows
+
+
+async def tibber(config: TariffConfig, client: httpx.AsyncClient, now: float) -> PriceCurve:
+    """The home's prices, today and tomorrow, per kWh incl. taxes (the first home with a subscription, or
+    ``config.home``)."""
+    token = config.token.get_secret_value() if config.token else None
+    response = await _get(client, config.url or TIBBER_URL, token=token, json_body={"query": TIBBER_QUERY})
+    payload = _json(response, "tibber")
+    if not isinstance(payload, dict):
+        raise InvalidInputError("tibber: the answer is not an object")
+    if payload.get("errors"):
+        first = payload["errors"][0] if isinstance(payload["errors"], list) else payload["errors"]
+        message = first.get("message", first) if isinstance(first, dict) else first
+        raise DeviceError(f"tibber: {str(message)[:200]}")
+    homes = ((payload.get("data") or {}).get("viewer") or {}).get("homes")
+    if not isinstance(homes, list):
+        raise InvalidInputError("tibber: the answer has no viewer.homes")
+    chosen = [h for h in homes if isinstance(h, dict) and (not config.home or h.get("id") == config.home)
+              and h.get("currentSubscription")]
+    if not chosen:
+        which = f"home {config.home}" if config.home else "a home with a subscription"
+        raise DeviceError(f"tibber: the account has no {which}")
+    rows = _tibber_rows(chosen[0], "tibber")
+    if not rows:
+        raise DeviceError("tibber: no prices published yet")
+    return curve_from_rows(rows, "tibber")
+
+
 async def evcc(config: TariffConfig, client: httpx.AsyncClient, now: float) -> PriceCurve:
     """evcc's grid tariff."""
     url = config.url.rstrip("/") + "/api/tariff/grid"
@@ -129,7 +197,8 @@ async def from_file(config: TariffConfig, client: httpx.AsyncClient, now: float)
     return read_file(config.file)
 
 
-SPOT_SOURCES = {"nordpool": nordpool, "octopus": octopus, "evcc": evcc, "url": from_url, "file": from_file}
+SPOT_SOURCES = {"nordpool": nordpool, "octopus": octopus, "entsoe": entsoe, "tibber": tibber, "evcc": evcc,
+                "url": from_url, "file": from_file}
 
 
 async def fetch_spot(config: TariffConfig, client: httpx.AsyncClient, now: float) -> PriceCurve:

@@ -53,6 +53,8 @@ LABELS: dict[str, str] = {
     "tariff.offpeak_price": "Off-peak price, per kWh",
     "tariff.source": "Price source",
     "tariff.area": "Price area (FR, DE-LU, SE3, ...)",
+    "tariff.home": "Tibber home id",
+    "tariff.token": "Price source token",
     "tariff.feed_in": "Feed-in price, per kWh",
     "planner.enabled": "Plan the day ahead",
     "planner.grid_charge": "Charge from the grid when it pays",
