@@ -228,6 +228,13 @@ async def test_demo_starts_and_serves_its_page(tmp_path: Path) -> None:
             midday = time.mktime(time.strptime(yesterday + " 12:00", "%Y-%m-%d %H:%M"))
             series = (await http.get(f"{url}/api/v1/history", params={"start": midday, "end": midday + 3600})).json()
             assert len(series["t"]) >= 300 and any(v is not None for v in series["soc_pct"])
+            # the plan is made again from that history: the house's forecast is no longer empty
+            for _ in range(100):
+                plan = (await http.get(f"{url}/api/v1/plan")).json()["plan"]
+                if plan and plan["zero_export_cost"] > 0:
+                    break
+                await asyncio.sleep(0.2)
+            assert plan and plan["zero_export_cost"] > 0, plan
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 20) == 0
     finally:

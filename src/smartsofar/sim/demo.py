@@ -26,6 +26,7 @@ import tomlkit
 from smartsofar.config import load_config
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.logbuffer import LogBuffer, setup_logging
+from smartsofar.plan.service import Planning
 from smartsofar.service import CONFIG_FILE, Service, serve
 from smartsofar.service_cli import host_port
 from smartsofar.sim.cli import household_from_arg
@@ -106,7 +107,7 @@ async def run_demo(args: argparse.Namespace) -> int:
 
 async def fill_history(service: Service, day: str, days: int) -> None:
     """Simulate ``days`` days before today into the running demo's history, in another process; then count
-    today's simulated energy in the dashboard's "today" figures."""
+    today's simulated energy in the dashboard's "today" figures, and plan again from that history."""
     history, recorder = service.history, service.recorder
     if history is None:
         return
@@ -129,6 +130,9 @@ async def fill_history(service: Service, day: str, days: int) -> None:
     if recorder is not None:
         await recorder.flush()
         await recorder.load_today()
+    planning = service.engine.planning if service.engine is not None else None
+    if isinstance(planning, Planning) and planning.enabled:
+        await planning.replan()  # the plan made at the start had no history to forecast the house from
 
 
 def write_demo_config(path: Path, gateway_port: int, meter_url: str, web_host: str, web_port: int, data_dir: Path,
