@@ -215,6 +215,8 @@ async def test_the_plan_page_shows_prices_and_holds_the_batteries_for_an_hour(br
         await page.click("a[data-page=plan]")
         await expect(page.locator("#plan-price")).to_contain_text("EUR/kWh")
         await expect(page.locator("#plan-chart canvas")).to_have_count(1)
+        plot_px = await page.locator("#plan-chart .u-over").evaluate("e => e.getBoundingClientRect().width")
+        assert plot_px > 180, plot_px  # on a phone the axes leave the plot room (three of them left it 90 px)
         await page.click("[data-battery-mode=hold]")
         await expect(page.locator("#plan-mode")).to_have_text("hold")
         await expect(page.locator("#plan-reason")).to_contain_text("asked by the web page")

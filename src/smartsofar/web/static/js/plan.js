@@ -3,13 +3,14 @@
  * plan's reasons, a one-hour override, and the schedule editor. */
 
 import { api } from "./api.js";
-import { chartOptions, charts, uPlot } from "./charts.js";
+import { chartOptions, charts, chartWidth, uPlot } from "./charts.js";
 import { $, $$, banner, clock, css, el, number } from "./dom.js";
 
 /** @typedef {import("./types.js").PlanView} PlanView */
 /** @typedef {import("./types.js").ScheduleEntry} ScheduleEntry */
 
 const OVERRIDE_S = 3600;
+const NARROW_PX = 560;
 const MODES = ["normal", "hold", "charge"];
 
 /** @param {PlanView} view */
@@ -52,6 +53,11 @@ function renderChart(view) {
   const options = chartOptions("", 320, series);
   options.axes.push({ scale: "price", side: 3, stroke: css("--muted"), grid: { show: false }, size: 60,
     label: `${view.currency}/kWh` });
+  if (chartWidth() < NARROW_PX) {
+    // a phone: three axes would leave the plot a sliver; the grid-charge watts stay in the legend
+    options.axes[1].show = false;
+    options.axes[2].size = 36;
+  }
   if (charts.plan) charts.plan.destroy();
   charts.plan = new uPlot(options, data, $("#plan-chart"));
 }
