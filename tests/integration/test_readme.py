@@ -55,3 +55,30 @@ def test_every_configuration_snippet_is_a_valid_configuration() -> None:
     assert blocks, "the README shows no configuration snippet"
     for block in blocks:
         parse_config(tomllib.loads(block), "README snippet")  # raises, naming the key, if it is wrong
+
+
+async def test_the_evcc_snippet_drives_the_battery_mode_as_evcc_would(tmp_path: Path) -> None:
+    """evcc's http plugin reads ``jq`` keys from the state and, through its watchdog, PUTs the body with
+    ``${batterymode}`` replaced by its number: done here the same way against the real service."""
+    import yaml  # the tests' PyYAML: the snippet is evcc's YAML
+
+    block = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
+    evcc = next(yaml.safe_load(b) for b in block if "batterymode" in b)
+    meter = evcc["meters"][0]
+    assert evcc["site"]["meters"]["battery"] == meter["name"] and meter["type"] == "custom"
+    writer = meter["batterymode"]
+    assert writer["source"] == "watchdog" and writer["reset"] == [1]
+    assert float(writer["timeout"].removesuffix("s")) / 2 < 60  # renewed within the default lease
+    put = writer["set"]
+    async with live_service(tmp_path) as site, httpx.AsyncClient() as http:
+        state = (await http.get(site.url + httpx.URL(meter["power"]["uri"]).path)).json()
+        for reading in (meter["power"], meter["soc"]):
+            assert reading["jq"].lstrip(".") in state
+        path = httpx.URL(put["uri"]).path
+        for number, mode in ((2, "hold"), (3, "charge"), (1, "normal")):
+            answer = await http.request(put["method"], site.url + path, headers=put["headers"],
+                                        content=put["body"].replace("${batterymode}", str(number)))
+            assert answer.status_code == 200, answer.text
+            plan = (await http.get(f"{site.url}/api/v1/plan")).json()
+            assert plan["battery_mode"]["mode"] == mode
+            assert (plan["external"] or {}).get("who") == (None if mode == "normal" else "evcc")  # normal ends it
