@@ -222,9 +222,11 @@ class SmaMeterConfig(MeterSourceConfig):
         return "SMA Energy Meter" + (f" {self.serial}" if self.serial is not None else "")
 
 
-DsmrVersion = Literal["2.2", "4", "5", "5B", "5L", "5S", "Q3D"]
+DsmrVersion = Literal["2.2", "4", "5", "5B", "5L", "5S", "Q3D", "MSN", "T210"]
 SLOW_DSMR = ("2.2", "4")  # a telegram every 10 s; the others every second
 SLOW_DSMR_STALE_S = 12.0
+ENCRYPTED_DSMR = ("MSN", "T210")  # DLMS general-global-cipher frames: they need the meter's encryption key
+DLMS_KEY_HEX = 32  # AES-128: 16 bytes as hex
 
 
 class P1MeterConfig(MeterSourceConfig):
@@ -235,7 +237,13 @@ class P1MeterConfig(MeterSourceConfig):
     type: Literal["p1"] = Field("p1", description="The kind of meter (p1)")
     url: str = Field(description="serial:///dev/ttyUSB0 for a cable, p1://HOST:PORT for a network bridge")
     dsmr_version: DsmrVersion = Field("5", description="The telegram format: 5 (NL), 5B (Belgium), 5L "
-                                      "(Luxembourg), 5S (Sweden), 4, 2.2, Q3D")
+                                      "(Luxembourg, plain), MSN (Luxembourg Smarty, encrypted), T210 (Sagemcom "
+                                      "T210-D-r, encrypted), 5S (Sweden), 4, 2.2, Q3D")
+    encryption_key: SecretStr | None = Field(None, description="MSN, T210: the meter's encryption key (32 hex "
+                                             "digits, from the grid operator)")
+    authentication_key: SecretStr | None = Field(None, description="MSN, T210: the authentication key, if the grid "
+                                                 "operator gave one (MSN has a fixed one; without one, each "
+                                                 "telegram's CRC checks it)")
 
     @field_validator("url")
     @classmethod
@@ -250,12 +258,33 @@ class P1MeterConfig(MeterSourceConfig):
             raise ValueError("names no port; must be p1://HOST:PORT")
         return value
 
+    @field_validator("encryption_key", "authentication_key")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        text = value.get_secret_value().strip().replace(" ", "")
+        if len(text) != DLMS_KEY_HEX or any(c not in "0123456789abcdefABCDEF" for c in text):
+            raise ValueError(f"must be {DLMS_KEY_HEX} hexadecimal digits (16 bytes)")
+        return SecretStr(text)
+
     @model_validator(mode="after")
     def _slow_meters(self) -> P1MeterConfig:
         if self.dsmr_version in SLOW_DSMR and self.stale_after_s < SLOW_DSMR_STALE_S:
             raise ValueError(f"DSMR {self.dsmr_version} meters send a telegram every 10 s: set stale_after_s to "
                              f"at least {SLOW_DSMR_STALE_S:.0f} (and control.meter_standby_after_s above it)")
+        if self.dsmr_version in ENCRYPTED_DSMR and self.encryption_key is None:
+            raise ValueError(f"{self.dsmr_version} telegrams are encrypted: set encryption_key (ask your grid "
+                             "operator for the meter's key)")
+        if self.dsmr_version not in ENCRYPTED_DSMR and (self.encryption_key or self.authentication_key):
+            raise ValueError(f"DSMR {self.dsmr_version} telegrams are not encrypted: for an encrypted meter set "
+                             f"dsmr_version to one of {', '.join(ENCRYPTED_DSMR)}")
         return self
+
+    @property
+    def encrypted(self) -> bool:
+        """True for meters that send DLMS-encrypted frames instead of plain telegrams."""
+        return self.dsmr_version in ENCRYPTED_DSMR
 
     @property
     def device(self) -> str:

@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 HIDDEN = "***"
-SECRET_KEYS = frozenset({"password", "password_hash", "api_token_hash", "token"})
+SECRET_KEYS = frozenset({"password", "password_hash", "api_token_hash", "token", "encryption_key",
+                         "authentication_key"})
 
 
 def redact_url(url: str) -> str:

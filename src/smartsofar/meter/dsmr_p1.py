@@ -5,6 +5,12 @@ Netherlands (2.2, 4, 5), Belgium (5B), Luxembourg (5L), Sweden (5S) and others, 
 CRC. The bytes come through serialx (its own dependency): a serial device at the format's line settings, or
 ``socket://HOST:PORT`` for a P1-to-network bridge (ser2net, an ESPHome stream server, a P1 dongle).
 
+Some meters encrypt their P1 port: Luxembourg's Smarty (``MSN``) and the Sagemcom T210-D-r (``T210``) send
+DLMS general-global-cipher frames (AES-128-GCM) instead of text. dsmr_parser frames them by their length
+field and decrypts them with the meter's encryption key (and the authentication key: MSN's is fixed by the
+Luxmetering specification; without one the telegram's own CRC vouches for it). A wrong key refuses every
+frame, and says so.
+
 Powers are ``1.7.0`` (import) minus ``2.7.0`` (export) in kW, per phase ``21/22.7.0``, ``41/42.7.0``,
 ``61/62.7.0``; counters are the tariffs' sum (``1.8.1`` + ``1.8.2``) or the total (``1.8.0``), in kWh. A
 telegram that fails its CRC or lacks the power is refused and logged, never used.
@@ -38,7 +44,8 @@ def specifications() -> dict[DsmrVersion, tuple[dict[str, Any], dict[str, Any]]]
     return {"2.2": (spec.V2_2, SERIAL_SETTINGS_V2_2), "4": (spec.V4, SERIAL_SETTINGS_V4),
             "5": (spec.V5, SERIAL_SETTINGS_V5), "5B": (spec.BELGIUM_FLUVIUS, SERIAL_SETTINGS_V5),
             "5L": (spec.LUXEMBOURG_SMARTY, SERIAL_SETTINGS_V5), "5S": (spec.SWEDEN, SERIAL_SETTINGS_V5),
-            "Q3D": (spec.Q3D, SERIAL_SETTINGS_V5)}
+            "Q3D": (spec.Q3D, SERIAL_SETTINGS_V5), "MSN": (spec.MSN, SERIAL_SETTINGS_V5),
+            "T210": (spec.SAGEMCOM_T210_D_R, SERIAL_SETTINGS_V5)}
 
 
 MAX_BUFFER_CHARS = 64 * 1024  # a line with no telegram end in it for this long is noise
@@ -97,27 +104,40 @@ class P1Meter(PushMeter):
         specification, self.line_settings = specifications()[config.dsmr_version]
         self.parser = TelegramParser(specification)
         self.options = MeterOptions(invert=config.invert, phase=config.phase)
+        self.keys: dict[str, str | None] = {}
+        if config.encrypted:
+            assert config.encryption_key is not None  # the configuration requires it
+            given = config.authentication_key.get_secret_value() if config.authentication_key else None
+            # "" lets dsmr_parser use the specification's own (MSN's fixed key); None: decrypt, then check the CRC
+            fixed = "" if specification.get("authentication_key") else None
+            self.keys = {"encryption_key": config.encryption_key.get_secret_value(),
+                         "authentication_key": given or fixed}
 
     def decode(self, text: str, taken_at: float) -> MeterSample:
-        """One sample from one whole telegram (``/`` to the CRC line); MeterReplyError if it is unusable."""
-        from dsmr_parser.exceptions import InvalidChecksumError, ParseError
+        """One sample from one whole telegram (``/`` to the CRC line, or an encrypted frame as hex);
+        MeterReplyError if it is unusable."""
+        from dsmr_parser.exceptions import DecryptionError, InvalidChecksumError, ParseError
         try:
-            telegram = self.parser.parse(text, throw_ex=True)
+            telegram = self.parser.parse(text, throw_ex=True, **self.keys)
         except InvalidChecksumError:
-            raise MeterReplyError("a telegram failed its CRC (a noisy cable?)") from None
+            raise MeterReplyError("a telegram failed its CRC (a noisy cable, or a wrong encryption key?)") from None
+        except DecryptionError:
+            raise MeterReplyError("a frame could not be decrypted: check encryption_key (and "
+                                  "authentication_key)") from None
         except (ParseError, ValueError, ArithmeticError, TypeError, IndexError) as exc:
             raise MeterReplyError(f"a telegram could not be parsed: {exc}") from None
         return telegram_to_sample(telegram, self.options, taken_at)
 
     async def receive(self) -> None:
         """Open the port or the bridge, then deliver every good telegram."""
-        from dsmr_parser.clients.telegram_buffer import TelegramBuffer
+        from dsmr_parser.clients.telegram_buffer import EncryptedTelegramBuffer, TelegramBuffer
         settings = {k: v for k, v in self.line_settings.items() if k != "timeout"}
         try:
             reader, writer = await serialx.open_serial_connection(url=self.config.device, **settings)
         except (OSError, serialx.SerialException) as exc:
             raise MeterUnavailableError(f"{self.config.url}: cannot open ({exc})") from None
-        buffer = TelegramBuffer()
+        new_buffer = EncryptedTelegramBuffer if self.config.encrypted else TelegramBuffer
+        buffer = new_buffer()
         pending = 0
         try:
             while True:
@@ -125,7 +145,7 @@ class P1Meter(PushMeter):
                 if not data:
                     raise MeterUnavailableError(f"{self.config.url}: the connection closed")
                 taken_at = self.clock()
-                buffer.append(data.decode("latin1"))
+                buffer.append(data if self.config.encrypted else data.decode("latin1"))
                 pending += len(data)
                 for text in buffer.get_all():
                     pending = 0
@@ -136,7 +156,7 @@ class P1Meter(PushMeter):
                         continue
                     await self.deliver(sample)
                 if pending > MAX_BUFFER_CHARS:
-                    buffer = TelegramBuffer()
+                    buffer = new_buffer()
                     pending = 0
                     await self.refuse(MeterReplyError("no telegram in 64 KiB of data (wrong dsmr_version or "
                                                       "line settings?)"))
