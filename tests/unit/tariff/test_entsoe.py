@@ -63,6 +63,9 @@ def test_the_fixture_keeps_the_quarter_hours_over_the_hours() -> None:
     (document(HOURS + "<resolution>PT60M</resolution><Point><position>1</position><price.amount>cheap"
               "</price.amount></Point>"), "not a number"),
     (document("<resolution>PT60M</resolution>"), "no timeInterval"),
+    (b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(  # entities that expand a billion-fold
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8))
+     + b"]><l>&i;</l>", "not XML"),
 ])
 def test_a_malformed_document_is_refused(content: bytes, reason: str) -> None:
     with pytest.raises(InvalidInputError, match=reason):
