@@ -82,8 +82,11 @@ def create_price_app(state: PriceServer) -> Starlette:
         state.asked.append(str(request.url.query))
         if q.get("securityToken") != "entsoe-token":
             return PlainTextResponse("Unauthorized", 401)
-        if q.get("documentType") != "A44" or q.get("in_Domain") != "10Y1001A1001A82H":
+        if q.get("documentType") != "A44":
             return PlainTextResponse("bad request", 400)
+        if q.get("in_Domain") != "10Y1001A1001A82H":  # the platform's way of saying it has nothing for that
+            text = (FIXTURES / "entsoe_acknowledgement_no_data.xml").read_text().replace("999", "999 (zone)")
+            return Response(text, 400, media_type="text/xml")
         name = "entsoe_A44_2025-10-02_DE-LU.xml" if state.entsoe_published else "entsoe_acknowledgement_no_data.xml"
         return Response((FIXTURES / name).read_bytes(), media_type="text/xml")
 
@@ -212,6 +215,8 @@ async def test_entsoe_day_ahead_prices_at_the_finest_resolution_published(server
     wrong = PriceFeed(SiteTariff(config.model_copy(update={"token": SecretStr("nope")})), None, clock=lambda: now)
     assert await wrong.refresh() is False and "check the token" in (wrong.last_error or "")
     assert "entsoe-token" not in (feed.last_error or "") + (wrong.last_error or "")
+    france = PriceFeed(SiteTariff(config.model_copy(update={"area": "FR"})), None, clock=lambda: now)
+    assert await france.refresh() is False and "No matching data found" in (france.last_error or "")
 
 
 async def test_tibber_prices_of_the_home_with_a_subscription(server: PriceServer) -> None:

@@ -32,6 +32,7 @@ import httpx
 
 from smartsofar.config_tariff import TariffConfig
 from smartsofar.errors import DeviceError, InvalidInputError
+from smartsofar.redact import HIDDEN
 from smartsofar.tariff import entsoe as entsoe_document
 from smartsofar.tariff.clock import local_date, site_zone
 from smartsofar.tariff.prices import PriceCurve
@@ -49,8 +50,10 @@ MAX_BYTES = 4_000_000
 
 
 async def _get(client: httpx.AsyncClient, url: str, params: Mapping[str, str] | None = None,
-               token: str | None = None, *, json_body: object = None) -> httpx.Response:
-    """A GET (a POST with ``json_body``), refused when it fails, is refused or is too large."""
+               token: str | None = None, *, json_body: object = None, accept: tuple[int, ...] = ()) \
+        -> httpx.Response:
+    """A GET (a POST with ``json_body``), refused when it fails, is refused or is too large (a status in
+    ``accept`` is returned, for the caller to read)."""
     headers = {"Accept": "application/json, text/csv;q=0.9, */*;q=0.5"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -63,7 +66,7 @@ async def _get(client: httpx.AsyncClient, url: str, params: Mapping[str, str] | 
         raise DeviceError(f"{url}: {type(exc).__name__}: {exc}") from None
     if response.status_code in (401, 403):
         raise DeviceError(f"{url}: refused (HTTP {response.status_code}): check the token")
-    if response.status_code >= 400:
+    if response.status_code >= 400 and response.status_code not in accept:
         raise DeviceError(f"{url}: HTTP {response.status_code}")
     if len(response.content) > MAX_BYTES:
         raise InvalidInputError(f"{url}: the answer is larger than {MAX_BYTES // 1_000_000} MB")
@@ -130,7 +133,13 @@ async def entsoe(config: TariffConfig, client: httpx.AsyncClient, now: float) ->
         params = entsoe_document.request_params(config.area, token, now)
     except ValueError as exc:
         raise InvalidInputError(f"entsoe: {exc}") from None
-    response = await _get(client, config.url or entsoe_document.ENTSOE_URL, params)
+    url = config.url or entsoe_document.ENTSOE_URL
+    try:  # the platform answers a query it cannot serve with a 400 and a document giving the reason
+        response = await _get(client, url, params, accept=(400,))
+    except DeviceError as exc:  # the token travels in the query: never in a message
+        raise DeviceError(str(exc).replace(token, HIDDEN) if token else str(exc)) from None
+    if response.status_code == 400 and b"Acknowledgement_MarketDocument" not in response.content[:1000]:
+        raise DeviceError(f"{url}: HTTP 400")
     return curve_from_rows(entsoe_document.parse_document(response.content), "entsoe")
 
 
