@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from smartsofar.sim.prefill import local_midnight, main
+from smartsofar.sim.household import DayProfile
+from smartsofar.sim.prefill import local_midnight, main, varied_days
 from smartsofar.storage.history import History
 
 
@@ -33,3 +34,20 @@ def test_two_hours_of_a_day_are_simulated_once(tmp_path: Path, capsys: pytest.Ca
         assert again.count("site_10s") == rows
     finally:
         again.close()
+
+
+def test_each_day_before_today_has_its_own_weather_and_today_is_the_day_itself() -> None:
+    day = DayProfile.bundled("2007-06-10")
+    week = varied_days(day, 6)
+    assert week.days == 7
+
+    def totals(profile: DayProfile, d: int) -> tuple[float, float]:
+        minutes = range(d * 1440, (d + 1) * 1440)
+        return sum(profile.load_minute_w(m) for m in minutes), sum(profile.pv_minute_w(m) for m in minutes)
+
+    load0, pv0 = totals(day, 0)
+    days = [totals(week, d) for d in range(7)]
+    assert days[6] == (load0, pv0)  # today: what the live demo plays
+    assert len({round(pv) for _, pv in days}) >= 3  # clear, cloudy and grey days, not one day seven times
+    assert all(0.84 * load0 <= load <= 1.16 * load0 and pv <= pv0 for load, pv in days)
+

@@ -67,6 +67,14 @@ class DayProfile:
         """The house's own power (load - PV) in one minute of the file."""
         return self._load[minute] - self._pv[minute]
 
+    def load_minute_w(self, minute: int) -> float:
+        """The load in one minute of the file."""
+        return self._load[minute]
+
+    def pv_minute_w(self, minute: int) -> float:
+        """The PV in one minute of the file."""
+        return self._pv[minute]
+
     @classmethod
     def from_csv(cls, path: str | Path, seed: int = 2007) -> DayProfile:
         """Read a ``minute,load_w,pv_w`` file; InvalidInputError naming the line if it is malformed."""

@@ -6,6 +6,10 @@ units) in simulated time, from local midnight ``days`` ago up to now, and its sn
 the demo had been running all week. For speed the simulated meter publishes a 10 s mean and the engine
 decides once per sample (the live demo decides every second); the plant itself is integrated each step.
 
+So that the week does not look like one day seven times, each day before today is the demo's day with its own
+weather and routine (``varied_days``, a fixed seed): its PV scaled by a sky drawn from clear to overcast, its
+load scaled by up to ±15 % and shifted by up to ±40 minutes. Today is the day itself, as the live demo plays it.
+
 It runs as its own process (``python -m smartsofar.sim.prefill``), started by the demo, so it takes the
 other core and never the live control loop's time, and its simulated log lines stay out of the demo's log.
 SQLite's write-ahead log lets both write the same file. A database that already holds history for the
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import time
 from pathlib import Path
 
@@ -26,6 +31,7 @@ from smartsofar.engine.units import UnitRuntime
 from smartsofar.meter.poller import MeterPoller
 from smartsofar.modes import Mode, ModeState
 from smartsofar.sim.cli import household_from_arg
+from smartsofar.sim.household import DayProfile
 from smartsofar.sim.inprocess import PlantUnitPort, SecondMeter
 from smartsofar.sim.plant import Plant
 from smartsofar.storage.history import History
@@ -33,6 +39,26 @@ from smartsofar.storage.recorder import HistoryRecorder, local_day
 
 STEP_S = 10.0  # one meter sample and one decision per step
 DAY_S = 86400.0
+SKIES = (1.0, 0.9, 0.7, 0.45, 0.25)  # the PV of a clear, hazy, cloudy, overcast and grey day, of the day's
+LOAD_SCALE = 0.15  # up to this much more or less load
+SHIFT_MIN = 40  # the routine up to this many minutes earlier or later
+SEED = 2007
+
+
+def varied_days(day: DayProfile, before: int, seed: int = SEED) -> DayProfile:
+    """``before`` days of ``day``, each with its own sky and routine, then ``day`` itself (today)."""
+    rng = random.Random(seed)
+    minutes = 1440
+    load: list[float] = []
+    pv: list[float] = []
+    for _ in range(before):
+        sky, scale = rng.choice(SKIES), 1 + rng.uniform(-LOAD_SCALE, LOAD_SCALE)
+        shift = rng.randint(-SHIFT_MIN, SHIFT_MIN)
+        load += [day.load_minute_w((m - shift) % minutes) * scale for m in range(minutes)]
+        pv += [day.pv_minute_w(m) * sky for m in range(minutes)]
+    load += [day.load_minute_w(m) for m in range(minutes)]
+    pv += [day.pv_minute_w(m) for m in range(minutes)]
+    return DayProfile(load, pv, name=f"{day.name}, varied")
 
 
 def local_midnight(t: float, days_before: int) -> float:
@@ -50,8 +76,10 @@ def already_filled(history: History, start: float, end: float) -> bool:
 async def prefill(history: History, day: str, unit_ids: list[int], start: float, end: float,
                   soc_pct: float = 50.0) -> int:
     """Simulate from ``start`` to ``end`` (Unix times) into ``history``; how many 10 s rows were written."""
-    household = household_from_arg(day)
-    assert household is not None
+    given = household_from_arg(day)
+    assert isinstance(given, DayProfile)
+    days_before = round((local_midnight(end, 0) - start) / DAY_S)
+    household = varied_days(given, days_before) if given.days == 1 and start == local_midnight(start, 0) else given
     t = 0.0
 
     def clock() -> float:
