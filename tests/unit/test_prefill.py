@@ -51,3 +51,19 @@ def test_each_day_before_today_has_its_own_weather_and_today_is_the_day_itself()
     assert len({round(pv) for _, pv in days}) >= 3  # clear, cloudy and grey days, not one day seven times
     assert all(0.84 * load0 <= load <= 1.16 * load0 and pv <= pv0 for load, pv in days)
 
+
+def test_a_whole_day_counts_the_load_at_night_too(tmp_path: Path) -> None:
+    """The History page's load and self-sufficiency: night hours (no PV) are the house's load as well."""
+    db = tmp_path / "history.db"
+    today = local_midnight(time.time(), 0)
+    assert main(["--db", str(db), "--days", "1", "--until", str(today + 60)]) == 0
+    yesterday = time.strftime("%Y-%m-%d", time.localtime(local_midnight(today - 3600, 0)))
+    week = varied_days(DayProfile.bundled("2007-06-10"), 1)
+    true_load_wh = sum(week.load_minute_w(m) for m in range(1440)) / 60
+    history = History(db)
+    try:
+        day = history.days(yesterday, yesterday)[0]
+    finally:
+        history.close()
+    assert day["load_wh"] == pytest.approx(true_load_wh, rel=0.05)
+    assert 0 <= day["self_sufficiency"] <= 1

@@ -97,6 +97,7 @@ async def prefill(history: History, day: str, unit_ids: list[int], start: float,
     site.keep_snapshots = True
     monitor = UnitMonitor(site)
     recorder = HistoryRecorder(history)
+    recorder.pv_measured = True  # the simulated units report the plant's PV, as a fitted PV CT does
     await monitor.read_all()
     written = 0
     last_wh = 0.0

@@ -2,9 +2,11 @@
 
 Subscribes to the site's snapshots (about one a second), averages them over 10 s buckets, and integrates
 energy per local day: grid import and export from the meter, battery charge and discharge from the units'
-reports, PV (and so the house's load) where a unit's PV CT measures it. A gap longer than ``MAX_GAP_S`` is
-not integrated. Batches go to the database every ``flush_every_s`` from a worker thread, so the event loop
-never waits on the disk; maintenance (5 min means, retention) runs hourly.
+reports, PV (and so the house's load) where a unit's PV CT measures it. A CT reads 0 W at night just as a unit
+without one does, so PV counts as measured once any unit has reported some (now, or on an earlier day in the
+database): from then on the load is counted day and night, not only while the sun shines. A gap longer than
+``MAX_GAP_S`` is not integrated. Batches go to the database every ``flush_every_s`` from a worker thread, so
+the event loop never waits on the disk; maintenance (5 min means, retention) runs hourly.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from smartsofar.storage.history import FINE_S, PHASE_COLUMNS, SITE_COLUMNS, Hist
 
 log = logging.getLogger(__name__)
 MAX_GAP_S = 10.0
+PV_LOOKBACK_DAYS = 30  # at start, PV seen on one of these days means a PV CT is fitted
 
 
 @dataclass(slots=True)
@@ -79,6 +82,7 @@ class HistoryRecorder:
         self._last_at: float | None = None
         self._today: tuple[str, dict[str, float]] = (local_day(time.time()), defaultdict(float))
         self.failures = 0
+        self.pv_measured = False  # a unit has reported PV: a CT is fitted, and its 0 W at night is a reading
 
     def add(self, snapshot: SiteSnapshot) -> None:
         """Take one snapshot into the current bucket and the day's energies."""
@@ -89,6 +93,8 @@ class HistoryRecorder:
             self._bucket = _Bucket(ts)
         bucket = self._bucket
         pv = max((u.reading.pv_w for u in snapshot.units if u.reading is not None), default=None)
+        if pv:
+            self.pv_measured = True
         house = None if snapshot.grid_w is None or snapshot.battery_w is None else snapshot.grid_w - snapshot.battery_w
         for name, value in (("grid_w", snapshot.grid_w), ("battery_w", snapshot.battery_w),
                             ("soc_pct", snapshot.soc_pct), ("house_w", house), ("pv_w", pv or None),
@@ -120,7 +126,7 @@ class HistoryRecorder:
             if unit.reading is not None:
                 battery = unit.reading.battery_w
                 day["charged_wh" if battery > 0 else "discharged_wh"] += abs(battery) * hours
-        if pv_w and house_w is not None:
+        if self.pv_measured and pv_w is not None and house_w is not None:
             day["pv_wh"] += pv_w * hours
             day["load_wh"] += max(0.0, house_w + pv_w) * hours
         for key, value in day.items():
@@ -133,9 +139,14 @@ class HistoryRecorder:
         return dict(self._today[1])
 
     async def load_today(self) -> None:
-        """Start today's totals from what the database already holds (after a restart)."""
-        name = local_day(time.time())
-        rows = await asyncio.to_thread(self.history.days, name, name)
+        """Start today's totals from what the database already holds (after a restart), and whether PV was
+        measured on a recent day."""
+        now = time.time()
+        name = local_day(now)
+        recent = await asyncio.to_thread(self.history.days, local_day(now - PV_LOOKBACK_DAYS * 86400), name)
+        if any(day.get("pv_wh") for day in recent):
+            self.pv_measured = True
+        rows = [day for day in recent if day["day"] == name]
         totals: dict[str, float] = defaultdict(float)
         for key, value in (rows[0] if rows else {}).items():
             if key.endswith("_wh"):
