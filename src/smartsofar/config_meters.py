@@ -330,7 +330,8 @@ class HomeAssistantMeterConfig(MeterSourceConfig):
     SOURCE_OPTIONS: ClassVar[dict[str, str]] = {"ca": "tls_ca_file"}
 
     type: Literal["homeassistant"] = Field("homeassistant", description="The kind of meter (homeassistant)")
-    url: str = Field(description="ha://HOST:8123/sensor.ENTITY (has:// for https)")
+    url: str = Field(description="ha://HOST:8123/sensor.ENTITY (has:// for https), or three entities, one per "
+                     "phase: ha://HOST:8123/sensor.L1,sensor.L2,sensor.L3")
     token: SecretStr = Field(description="A long-lived access token (your profile page in Home Assistant)")
     tls_ca_file: Path | None = Field(None, description="has: the certificate authority of a private server")
 
@@ -338,16 +339,21 @@ class HomeAssistantMeterConfig(MeterSourceConfig):
     @classmethod
     def _ha(cls, value: str) -> str:
         _require_scheme(value, ("ha", "has"), "ha://HOST:8123/sensor.ENTITY")
-        entity = urlsplit(value).path.strip("/")
-        domain, _, name = entity.partition(".")
-        if not domain or not name or "/" in entity:
-            raise ValueError("names no entity; must be ha://HOST:8123/sensor.ENTITY")
+        entities = urlsplit(value).path.strip("/").split(",")
+        for entity in entities:
+            domain, _, name = entity.strip().partition(".")
+            if not domain or not name or "/" in entity:
+                raise ValueError("names no entity; must be ha://HOST:8123/sensor.ENTITY (or three, one per phase, "
+                                 "separated by commas)")
+        if len(entities) not in (1, 3) or len(set(entities)) != len(entities):
+            raise ValueError(f"names {len(entities)} entities: give one (the grid's power) or three different ones "
+                             "(phases L1, L2, L3)")
         return value
 
     @property
-    def entity_id(self) -> str:
-        """The sensor followed."""
-        return urlsplit(self.url).path.strip("/")
+    def entity_ids(self) -> tuple[str, ...]:
+        """The sensors followed: the grid's power, or its three phases in order."""
+        return tuple(e.strip() for e in urlsplit(self.url).path.strip("/").split(","))
 
     @property
     def websocket_url(self) -> str:
@@ -360,7 +366,7 @@ class HomeAssistantMeterConfig(MeterSourceConfig):
     @property
     def label(self) -> str:
         """The source, for people."""
-        return f"Home Assistant {self.entity_id}"
+        return f"Home Assistant {', '.join(self.entity_ids)}"
 
 
 # Each meter source: its ``type`` tag, and the URL schemes that mean it when ``type`` is not given.

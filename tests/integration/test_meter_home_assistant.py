@@ -77,11 +77,40 @@ async def test_an_unavailable_or_silent_sensor_gives_no_sample(
         await meter.aclose()
 
 
+async def test_three_phase_sensors_make_one_sample_with_three_phases(ha: tuple[SimHomeAssistant, int],
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Each change names only the phases that changed: the others' last states still hold."""
+    sim, port = ha
+    phases = "sensor.grid_power_l1,sensor.grid_power_l2,sensor.grid_power_l3"
+    meter = await open_meter_source(parse_meter({"url": f"ha://127.0.0.1:{port}/{phases}", "token": TOKEN,
+                                                 "stale_after_s": 1}))
+    follower = await open_meter_source(parse_meter({"url": f"ha://127.0.0.1:{port}/{phases}", "token": TOKEN,
+                                                    "phase": "b"}))
+    try:
+        samples = [await meter.read() for _ in range(4)]
+        assert all(len(s.phases) == 3 and s.total_power_w == pytest.approx(1800, abs=70) for s in samples)
+        assert all(s.power_w == pytest.approx(sum(p.power_w for p in s.phases)) for s in samples)
+        second = await follower.read()
+        assert second.power_w == second.phases[1].power_w and second.power_w < 1000  # phase L2 alone
+        sim.unavailable_entity = "sensor.grid_power_l2"  # one phase gone: no sample of all three
+        with pytest.raises(MeterUnavailableError, match="no message for 1 s"):
+            await meter.read()
+        assert any("sensor.grid_power_l2 is unavailable" in r.getMessage() for r in caplog.records)
+    finally:
+        await meter.aclose()
+        await follower.aclose()
+
+
 def test_the_url_names_host_and_entity() -> None:
     config = parse_meter({"url": "has://ha.local/sensor.p1_power", "token": "t"})
-    assert isinstance(config, HomeAssistantMeterConfig) and config.entity_id == "sensor.p1_power"
+    assert isinstance(config, HomeAssistantMeterConfig) and config.entity_ids == ("sensor.p1_power",)
     assert config.websocket_url == "wss://ha.local:8123/api/websocket"
+    per_phase = parse_meter({"url": "ha://ha.local:8123/sensor.a,sensor.b,sensor.c", "token": "t"})
+    assert isinstance(per_phase, HomeAssistantMeterConfig)
+    assert per_phase.entity_ids == ("sensor.a", "sensor.b", "sensor.c")
     with pytest.raises(ConfigError, match="names no entity"):
         parse_meter({"url": "ha://ha.local:8123/", "token": "t"})
+    with pytest.raises(ConfigError, match="names 2 entities"):
+        parse_meter({"url": "ha://ha.local:8123/sensor.a,sensor.b", "token": "t"})
     with pytest.raises(ConfigError, match="token: missing"):
         parse_meter({"url": "ha://ha.local:8123/sensor.grid"})

@@ -1,12 +1,18 @@
 """A grid-power sensor in Home Assistant (the ``homeassistant`` source), followed over its WebSocket API.
 
-After ``auth`` with a long-lived token, ``subscribe_entities`` for the one entity: Home Assistant answers
-with its state (``a``), then sends each change (``c``, the new state under ``+``). The state is a number in
-the sensor's ``unit_of_measurement`` (W, kW or MW), converted to W. ``unknown`` / ``unavailable`` or a unit
-that is not a power is refused and logged. Home Assistant sends a change only when the value changes, so a
-sensor stuck on one value goes silent, and its samples stale, like any meter that stops.
+After ``auth`` with a long-lived token, ``subscribe_entities`` for the entity (or the three phase entities):
+Home Assistant answers with their states (``a``), then sends each change (``c``, the new state under ``+``).
+A state is a number in the sensor's ``unit_of_measurement`` (W, kW or MW), converted to W. ``unknown`` /
+``unavailable`` or a unit that is not a power is refused and logged. Home Assistant sends a change only when
+the value changes, so a sensor stuck on one value goes silent, and its samples stale, like any meter that
+stops.
 
-The first state is used only if its ``last_updated`` is recent: it may be hours old. The websockets
+With three entities (phases L1, L2, L3) each change gives a sample of all three: the changed phase's new
+state and the others' last ones, which still hold (a phase that does not change sends nothing); their sum is
+the grid's power, and ``phase`` can follow one of them. Until every phase has a usable state there is no
+sample.
+
+The first states are used only if one of them was updated recently: they may be hours old. The websockets
 library (no dependencies of its own) carries the protocol; hass-client would bring aiohttp for the same.
 """
 
@@ -23,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from smartsofar.config_meters import HomeAssistantMeterConfig
 from smartsofar.errors import MeterAuthError, MeterReplyError, MeterUnavailableError
-from smartsofar.meter.base import Meter, MeterOptions, MeterSample, as_number, json_object
+from smartsofar.meter.base import Meter, MeterOptions, MeterSample, PhaseSample, as_number, json_object
 from smartsofar.meter.push import PushMeter, plausible_power
 from smartsofar.meter.registry import register
 
@@ -41,7 +47,8 @@ class HomeAssistantMeter(PushMeter):
         self.model = config.label
         self.wall_clock = wall_clock
         self.options = MeterOptions(invert=config.invert, phase=config.phase)
-        self.unit: str | None = None
+        self.units: dict[str, str | None] = {}  # each entity's unit_of_measurement
+        self.states: dict[str, Any] = {}  # each entity's last state, as Home Assistant sent it
 
     def _tls(self) -> ssl.SSLContext | None:
         if not self.config.websocket_url.startswith("wss:"):
@@ -56,7 +63,7 @@ class HomeAssistantMeter(PushMeter):
                                open_timeout=self.config.timeout_s, max_size=1 << 20) as ws:
                 await self._authenticate(ws)
                 await ws.send(json.dumps({"id": SUBSCRIPTION_ID, "type": "subscribe_entities",
-                                          "entity_ids": [self.config.entity_id]}))
+                                          "entity_ids": list(self.config.entity_ids)}))
                 async for raw in ws:
                     await self._handle(raw, self.clock())
         except (websockets.exceptions.WebSocketException, TimeoutError) as exc:
@@ -86,35 +93,53 @@ class HomeAssistantMeter(PushMeter):
             event = message.get("event")
             if not isinstance(event, dict):
                 raise MeterReplyError("Home Assistant sent an event without a body")
-            entity = self.config.entity_id
-            if entity in event.get("a", {}):
-                state = event["a"][entity]
-                self.unit = (state.get("a") or {}).get("unit_of_measurement")
-                updated = state.get("lu")
-                age = self.wall_clock() - updated if isinstance(updated, int | float) else None
-                if age is None or age > self.config.stale_after_s:
-                    return  # an old state: wait for the next change
-                await self.deliver(self._sample(state.get("s"), taken_at - max(0.0, age)))
-            elif entity in event.get("c", {}):
-                change = event["c"][entity].get("+") or {}
-                if "unit_of_measurement" in (change.get("a") or {}):
-                    self.unit = change["a"]["unit_of_measurement"]
-                if "s" in change:
-                    await self.deliver(self._sample(change["s"], taken_at))
-            elif entity in event.get("r", []):
-                raise MeterUnavailableError(f"Home Assistant removed {entity}")
+            await self._event(event, taken_at)
         except MeterReplyError as exc:
             await self.refuse(exc)
 
-    def _sample(self, state: Any, taken_at: float) -> MeterSample:
-        entity = self.config.entity_id
+    async def _event(self, event: dict[str, Any], taken_at: float) -> None:
+        ours = self.config.entity_ids
+        if any(entity in event.get("r", []) for entity in ours):
+            raise MeterUnavailableError(f"Home Assistant removed {', '.join(e for e in ours if e in event['r'])}")
+        added = {e: s for e, s in (event.get("a") or {}).items() if e in ours and isinstance(s, dict)}
+        if added:
+            newest_age = None
+            for entity, state in added.items():
+                self.units[entity] = (state.get("a") or {}).get("unit_of_measurement")
+                self.states[entity] = state.get("s")
+                updated = state.get("lu")
+                if isinstance(updated, int | float):
+                    age = max(0.0, self.wall_clock() - updated)
+                    newest_age = age if newest_age is None else min(newest_age, age)
+            if newest_age is None or newest_age > self.config.stale_after_s:
+                return  # old states: wait for the next change
+            await self.deliver(self._sample(taken_at - newest_age))
+            return
+        changes = {e: (c.get("+") or {}) for e, c in (event.get("c") or {}).items()
+                   if e in ours and isinstance(c, dict)}
+        for entity, change in changes.items():
+            if "unit_of_measurement" in (change.get("a") or {}):
+                self.units[entity] = change["a"]["unit_of_measurement"]
+            if "s" in change:
+                self.states[entity] = change["s"]
+        if any("s" in change for change in changes.values()):
+            await self.deliver(self._sample(taken_at))
+
+    def _watts(self, entity: str) -> float:
+        state = self.states.get(entity)
         if state in ("unknown", "unavailable", None):
-            raise MeterReplyError(f"{entity} is {state}")
-        factor = POWER_UNITS.get(self.unit or "W")
+            raise MeterReplyError(f"{entity} is {state or 'not known yet'}")
+        unit = self.units.get(entity)
+        factor = POWER_UNITS.get(unit or "W")
         if factor is None:
-            raise MeterReplyError(f"{entity} is in {self.unit!r}, not a power (W, kW, MW)")
-        watts = plausible_power(as_number(state, entity) * factor, entity)
-        return self.options.sample([], taken_at, watts)
+            raise MeterReplyError(f"{entity} is in {unit!r}, not a power (W, kW, MW)")
+        return plausible_power(as_number(state, entity) * factor, entity)
+
+    def _sample(self, taken_at: float) -> MeterSample:
+        watts = [self._watts(entity) for entity in self.config.entity_ids]
+        if len(watts) == 1:
+            return self.options.sample([], taken_at, watts[0])
+        return self.options.sample([PhaseSample(w) for w in watts], taken_at)
 
 
 @register("homeassistant")

@@ -1,10 +1,11 @@
-"""A simulated Home Assistant WebSocket API with one grid-power sensor fed by a simulated meter.
+"""A simulated Home Assistant WebSocket API with grid-power sensors fed by a simulated meter: the grid's power
+(``sensor.grid_power``), and each phase's (``sensor.grid_power_l1`` .. ``_l3``).
 
-It speaks the part of the protocol a subscriber of one entity sees: ``auth_required``, ``auth`` with a token
-(``auth_ok`` / ``auth_invalid``), ``subscribe_entities`` answered by a ``result`` and the entity's state
-(``a``), then a change event (``c``) at every meter update, or every ``interval_s``. As Home Assistant does,
-a change is sent only when the value changed. ``unit`` is the sensor's unit (W or kW); ``unavailable``
-makes the next changes read ``unavailable``.
+It speaks the part of the protocol a subscriber sees: ``auth_required``, ``auth`` with a token (``auth_ok`` /
+``auth_invalid``), ``subscribe_entities`` answered by a ``result`` and the entities' states (``a``), then a
+change event (``c``) at every meter update, or every ``interval_s``. As Home Assistant does, a change names
+only the entities whose value changed. ``unit`` is the sensors' unit (W or kW); ``unavailable`` makes the next
+changes read ``unavailable`` (``unavailable_entity``: that one sensor only).
 """
 
 from __future__ import annotations
@@ -32,30 +33,43 @@ class SimHomeAssistant:
     unit: str = "W"
     interval_s: float = 1.0
     unavailable: bool = False
+    unavailable_entity: str | None = None
 
-    def state(self) -> str:
-        """The sensor's state now, as Home Assistant shows it (a string)."""
-        if self.unavailable:
-            return "unavailable"
-        watts = sum(p.power for p in self.meter.phases())
-        return f"{watts / 1000:.3f}" if self.unit == "kW" else f"{watts:.1f}"
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """The grid's power, then its phases'."""
+        return (self.entity_id, *(f"{self.entity_id}_l{i}" for i in (1, 2, 3)))
 
-    async def _changes(self, ws: ServerConnection, sub_id: int) -> None:
-        last = self.state()
-        attributes = {"unit_of_measurement": self.unit, "device_class": "power", "state_class": "measurement",
-                      "friendly_name": "Grid power"}
-        await ws.send(json.dumps({"id": sub_id, "type": "event", "event": {"a": {self.entity_id: {
-            "s": last, "a": attributes, "c": "01JD0000000000000000000000", "lc": time.time(), "lu": time.time()}}}}))
+    def states(self) -> dict[str, str]:
+        """Every sensor's state now, as Home Assistant shows it (a string)."""
+        phases = [p.power for p in self.meter.phases()]
+        phases += [0.0] * (3 - len(phases))
+        out = {}
+        for entity, watts in zip(self.entities, (sum(phases), *phases[:3]), strict=True):
+            if self.unavailable or entity == self.unavailable_entity:
+                out[entity] = "unavailable"
+            else:
+                out[entity] = f"{watts / 1000:.3f}" if self.unit == "kW" else f"{watts:.1f}"
+        return out
+
+    async def _changes(self, ws: ServerConnection, sub_id: int, wanted: list[str]) -> None:
+        last = {e: s for e, s in self.states().items() if e in wanted}
+        attributes = {"unit_of_measurement": self.unit, "device_class": "power", "state_class": "measurement"}
+        await ws.send(json.dumps({"id": sub_id, "type": "event", "event": {"a": {entity: {
+            "s": state, "a": {**attributes, "friendly_name": entity}, "c": "01JD0000000000000000000000",
+            "lc": time.time(), "lu": time.time()} for entity, state in last.items()}}}))
         while True:
             await self.meter.next_update(self.interval_s)
             if self.meter.faults.outage:
                 continue
-            state = self.state()
-            if state == last:
+            now = {e: s for e, s in self.states().items() if e in wanted}
+            changed = {e: s for e, s in now.items() if s != last.get(e)}
+            if not changed:
                 continue
-            last = state
-            await ws.send(json.dumps({"id": sub_id, "type": "event", "event": {"c": {self.entity_id: {
-                "+": {"s": state, "lu": time.time(), "c": "01JD0000000000000000000001"}}}}}))
+            last = now
+            await ws.send(json.dumps({"id": sub_id, "type": "event", "event": {"c": {entity: {
+                "+": {"s": state, "lu": time.time(), "c": "01JD0000000000000000000001"}}
+                for entity, state in changed.items()}}}))
 
     async def handle(self, ws: ServerConnection) -> None:
         """One client connection."""
@@ -70,12 +84,11 @@ class SimHomeAssistant:
             async for raw in ws:
                 request = json.loads(raw)
                 if request.get("type") == "subscribe_entities":
-                    ids = request.get("entity_ids") or []
-                    known = self.entity_id in ids
+                    known = [e for e in request.get("entity_ids") or [] if e in self.entities]
                     await ws.send(json.dumps({"id": request["id"], "type": "result", "success": True,
                                               "result": None}))
                     if known and pusher is None:
-                        pusher = asyncio.create_task(self._changes(ws, request["id"]))
+                        pusher = asyncio.create_task(self._changes(ws, request["id"], known))
                 else:
                     await ws.send(json.dumps({"id": request.get("id"), "type": "result", "success": False,
                                               "error": {"code": "unknown_command", "message": "Unknown command."}}))

@@ -81,8 +81,8 @@ async def run_sim_meter(args: argparse.Namespace) -> int:
             await p1.serve_forever()
     elif kind == "homeassistant":
         ha = await serve_home_assistant(SimHomeAssistant(meter, args.token), host, port)
-        print(f"simulated Home Assistant: --meter ha://{host}:{port}/sensor.grid_power (token {args.token})",
-              flush=True)
+        print(f"simulated Home Assistant: --meter ha://{host}:{port}/sensor.grid_power (token {args.token}), or per "
+              f"phase: ha://{host}:{port}/sensor.grid_power_l1,sensor.grid_power_l2,sensor.grid_power_l3", flush=True)
         await ha.serve_forever()
     elif kind == "mqtt":
         print(f"publishing to {host}:{port}: --meter 'mqtt://{host}:{port}/{args.topic}?{SIM_MQTT_QUERY}'",
