@@ -49,7 +49,7 @@ TIMEOUT_S = 20.0
 MAX_BYTES = 4_000_000
 
 
-async def _get(client: httpx.AsyncClient, url: str, params: Mapping[str, str] | None = None,
+async def http_get(client: httpx.AsyncClient, url: str, params: Mapping[str, str] | None = None,
                token: str | None = None, *, json_body: object = None, accept: tuple[int, ...] = ()) \
         -> httpx.Response:
     """A GET (a POST with ``json_body``), refused when it fails, is refused or is too large (a status in
@@ -73,7 +73,7 @@ async def _get(client: httpx.AsyncClient, url: str, params: Mapping[str, str] | 
     return response
 
 
-def _json(response: httpx.Response, where: str) -> Any:
+def json_answer(response: httpx.Response, where: str) -> Any:
     try:
         return response.json()
     except ValueError:
@@ -90,10 +90,10 @@ async def nordpool(config: TariffConfig, client: httpx.AsyncClient, now: float) 
     for day in (today, today + timedelta(days=1)):
         params = {"date": day.isoformat(), "market": "DayAhead", "deliveryArea": area,
                   "currency": config.currency.upper()}
-        response = await _get(client, f"{base}/api/DayAheadPrices", params)
+        response = await http_get(client, f"{base}/api/DayAheadPrices", params)
         if response.status_code == 204 or not response.content:
             continue  # not published yet
-        payload = _json(response, "nordpool")
+        payload = json_answer(response, "nordpool")
         entries = payload.get("multiAreaEntries") if isinstance(payload, dict) else None
         if not isinstance(entries, list):
             raise InvalidInputError("nordpool: the answer has no multiAreaEntries")
@@ -120,7 +120,7 @@ async def octopus(config: TariffConfig, client: httpx.AsyncClient, now: float) -
     start = datetime.fromtimestamp(now - 86400, UTC).replace(minute=0, second=0, microsecond=0)
     params = {"period_from": start.isoformat().replace("+00:00", "Z"), "page_size": "1500"}
     url = f"{base}/v1/products/{product}/electricity-tariffs/{tariff_code}/standard-unit-rates/"
-    payload = _json(await _get(client, url, params), "octopus")
+    payload = json_answer(await http_get(client, url, params), "octopus")
     if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
         raise InvalidInputError("octopus: the answer has no results")
     return parse_json(payload["results"], "octopus", divisor=100.0)
@@ -135,7 +135,7 @@ async def entsoe(config: TariffConfig, client: httpx.AsyncClient, now: float) ->
         raise InvalidInputError(f"entsoe: {exc}") from None
     url = config.url or entsoe_document.ENTSOE_URL
     try:  # the platform answers a query it cannot serve with a 400 and a document giving the reason
-        response = await _get(client, url, params, accept=(400,))
+        response = await http_get(client, url, params, accept=(400,))
     except DeviceError as exc:  # the token travels in the query: never in a message
         raise DeviceError(str(exc).replace(token, HIDDEN) if token else str(exc)) from None
     if response.status_code == 400 and b"Acknowledgement_MarketDocument" not in response.content[:1000]:
@@ -165,8 +165,8 @@ async def tibber(config: TariffConfig, client: httpx.AsyncClient, now: float) ->
     """The home's prices, today and tomorrow, per kWh incl. taxes (the first home with a subscription, or
     ``config.home``)."""
     token = config.token.get_secret_value() if config.token else None
-    response = await _get(client, config.url or TIBBER_URL, token=token, json_body={"query": TIBBER_QUERY})
-    payload = _json(response, "tibber")
+    response = await http_get(client, config.url or TIBBER_URL, token=token, json_body={"query": TIBBER_QUERY})
+    payload = json_answer(response, "tibber")
     if not isinstance(payload, dict):
         raise InvalidInputError("tibber: the answer is not an object")
     if payload.get("errors"):
@@ -190,13 +190,13 @@ async def tibber(config: TariffConfig, client: httpx.AsyncClient, now: float) ->
 async def evcc(config: TariffConfig, client: httpx.AsyncClient, now: float) -> PriceCurve:
     """evcc's grid tariff."""
     url = config.url.rstrip("/") + "/api/tariff/grid"
-    return parse_json(_json(await _get(client, url), "evcc"), "evcc")
+    return parse_json(json_answer(await http_get(client, url), "evcc"), "evcc")
 
 
 async def from_url(config: TariffConfig, client: httpx.AsyncClient, now: float) -> PriceCurve:
     """A JSON or CSV price list at a URL."""
     token = config.token.get_secret_value() if config.token else None
-    response = await _get(client, config.url, token=token)
+    response = await http_get(client, config.url, token=token)
     return parse_text(response.text, "url")
 
 
@@ -238,6 +238,7 @@ async def fetch_colours(config: TariffConfig, client: httpx.AsyncClient, now: fl
         base = TEMPO_URL if source == "api-couleur-tempo" else source.rstrip("/")
         out: dict[date, str] = {}
         for which in ("today", "tomorrow"):
-            out.update(_tempo_answer(_json(await _get(client, f"{base}/api/jourTempo/{which}"), "tempo"), "tempo"))
+            answer = await http_get(client, f"{base}/api/jourTempo/{which}")
+            out.update(_tempo_answer(json_answer(answer, "tempo"), "tempo"))
         return out
     return TempoColours.from_csv(Path(source)).days
