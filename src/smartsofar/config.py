@@ -37,7 +37,7 @@ from smartsofar.config_meters import (
     Section,
     meter_type,
 )
-from smartsofar.config_tariff import PlannerConfig, ScheduleEntry, TariffConfig
+from smartsofar.config_tariff import PlannerConfig, PvForecastConfig, ScheduleEntry, TariffConfig
 from smartsofar.errors import ConfigError
 from smartsofar.modes import MAX_TARGET_W, Mode
 from smartsofar.sofar.limits import MAX_UNIT_POWER_W
@@ -295,6 +295,7 @@ class Config(Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     tariff: TariffConfig = Field(default_factory=TariffConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
+    pv_forecast: PvForecastConfig = Field(default_factory=PvForecastConfig)
     schedule: list[ScheduleEntry] = Field(default_factory=list, description="Battery modes at set hours "
                                           "(charge, hold), e.g. charge to 80 % from 01:00 to 05:00 on weekdays")
 

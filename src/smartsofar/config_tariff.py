@@ -1,5 +1,5 @@
-"""The ``[tariff]``, ``[planner]`` and ``[[schedule]]`` sections: what energy costs, how the day-ahead plan is
-made, and the user's own timed battery modes.
+"""The ``[tariff]``, ``[planner]``, ``[pv_forecast]`` and ``[[schedule]]`` sections: what energy costs, how the
+day-ahead plan is made, where its PV forecast comes from, and the user's own timed battery modes.
 
 A tariff is one of four kinds:
 
@@ -169,6 +169,36 @@ class PlannerConfig(Section):
     slot_min: int = Field(15, ge=5, le=60, description="The plan's step, minutes")
     round_trip_efficiency: float = Field(0.9, gt=0.3, le=1.0, description="AC to AC, charge then discharge")
     replan_soc_pct: float = Field(10, ge=1, le=50, description="Re-plan when the SoC is this far from the plan")
+
+
+PvForecastSourceName = Literal["none", "forecast_solar", "evcc"]
+
+
+class PvForecastConfig(Section):
+    """Where the planner's PV forecast comes from (none: PV is forecast from the past days, like the load)."""
+
+    source: PvForecastSourceName = Field("none", description="none, forecast_solar (Forecast.Solar, for one "
+                                         "plane of panels) or evcc (its solar forecast, whichever service it uses)")
+    latitude: float | None = Field(None, ge=-90, le=90, description="forecast_solar: the panels' latitude")
+    longitude: float | None = Field(None, ge=-180, le=180, description="forecast_solar: the panels' longitude")
+    declination: float = Field(30, ge=0, le=90, description="forecast_solar: the panels' tilt, degrees "
+                               "(0 flat, 90 upright)")
+    azimuth: float = Field(0, ge=-180, le=180, description="forecast_solar: where they face, degrees (-90 east, "
+                           "0 south, 90 west, 180 north)")
+    kwp: float | None = Field(None, gt=0, le=1000, description="forecast_solar: the panels' peak power, kWp")
+    token: SecretStr | None = Field(None, description="forecast_solar: your API key (empty: the free public "
+                                    "service, 12 calls an hour)")
+    url: str = Field("", max_length=400, description="evcc: its address; forecast_solar: another API address "
+                     "(empty: https://api.forecast.solar)")
+    refresh_min: float = Field(60, ge=15, le=1440, description="How often the forecast is fetched, minutes")
+
+    @model_validator(mode="after")
+    def _complete(self) -> PvForecastConfig:
+        if self.source == "forecast_solar" and (self.latitude is None or self.longitude is None or self.kwp is None):
+            raise ValueError("a forecast_solar PV forecast needs latitude, longitude and kwp")
+        if self.source == "evcc" and not self.url:
+            raise ValueError("an evcc PV forecast needs evcc's url")
+        return self
 
 
 class ScheduleEntry(TimedSection):

@@ -10,12 +10,18 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from smartsofar.web.auth import hash_password
+from smartsofar.web.server import start_http
 from tests.browser.chromium import ARTIFACTS, CHROMIUM, open_page
 from tests.live_service import LiveService, eventually, live_service
 
@@ -234,3 +240,30 @@ async def test_the_plan_page_shows_prices_and_holds_the_batteries_for_an_hour(br
         await page.click("[data-battery-mode=normal]")
         await expect(page.locator("#plan-mode")).to_have_text("normal")
         assert await eventually(lambda: sum(u.power_w for u in live.plant.units.values()) < -1200, 15)
+
+
+def _evcc_solar(today: date) -> Starlette:
+    """evcc's /api/tariff/solar: 1 kW from 10:00 to 15:00 today (5 kWh) and 500 W tomorrow (2.5 kWh), local."""
+    rates = []
+    for day, watts in ((today, 1000.0), (today + timedelta(days=1), 500.0)):
+        for hour in range(10, 15):
+            start = datetime(day.year, day.month, day.day, hour).astimezone()
+            rates.append({"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat(), "value": watts})
+
+    async def solar(request: Request) -> Response:
+        return JSONResponse({"rates": rates})
+
+    return Starlette(routes=[Route("/api/tariff/solar", solar)])
+
+
+async def test_the_plan_page_shows_the_pv_forecast(browser: Browser, tmp_path: Path) -> None:
+    evcc = await start_http(_evcc_solar(date.today()))
+    config = {"tariff": {"kind": "time_of_use", "price": 0.27, "preset": "heures_creuses", "offpeak_price": 0.2068},
+              "pv_forecast": {"source": "evcc", "url": evcc.url}}
+    try:
+        async with live_service(tmp_path, config=config) as live:
+            page = await open_page(browser, f"{live.url}/#plan")
+            await expect(page.locator("#plan-feed")).to_contain_text("PV forecast from evcc: 5.0 kWh today, 2.5 kWh "
+                                                                     "tomorrow")
+    finally:
+        await evcc.stop()

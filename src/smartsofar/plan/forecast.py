@@ -7,6 +7,11 @@ twice and recent days more, and gives two energies: what the house will draw whi
 and what it will push out while it has a surplus (``surplus_wh``). Keeping both matters: an hour with a
 sunny noon and a kettle needs the battery and fills it too, which one net number would hide.
 
+With a PV forecast (``plan.pv_forecast``) and a history that measured PV (a unit with a PV CT), a slot the
+forecast covers is forecast as the house's load (its power plus its PV, from the same recent days) minus the
+PV forecast, 5 minutes at a time: the past days then say how much the house uses, and the forecast how sunny
+tomorrow will be. Without either, the past days' net power stands for both.
+
 Pure: the service reads the rows from the history, the simulation from its own record of the past.
 """
 
@@ -16,6 +21,8 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+
+from smartsofar.plan.pv_forecast import PvCurve
 
 HISTORY_STEP_S = 300  # the history's coarse means
 RECENCY = 0.85  # each day further back counts this much less
@@ -33,33 +40,51 @@ class SlotForecast:
 
 
 class HouseHistory:
-    """The house's power, one mean per 5 minutes, by epoch start."""
+    """The house's power, one mean per 5 minutes, by epoch start, with the PV's where it was measured."""
 
-    def __init__(self, rows: Sequence[tuple[float, float]] = ()) -> None:
-        ordered = sorted(rows)
-        self._ts = [t for t, _ in ordered]
-        self._w = [w for _, w in ordered]
+    def __init__(self, rows: Sequence[tuple[float, float] | tuple[float, float, float | None]] = ()) -> None:
+        ordered = sorted((r[0], r[1], r[2] if len(r) > 2 else None) for r in rows)
+        self._ts = [r[0] for r in ordered]
+        self._w = [r[1] for r in ordered]
+        self._pv: list[float | None] = [r[2] for r in ordered]
 
     def __len__(self) -> int:
         return len(self._ts)
 
-    def add(self, ts: float, house_w: float) -> None:
+    @property
+    def pv_measured(self) -> bool:
+        """True when some mean has a PV power above 0 W (a PV CT is fitted: its 0 W at night is a reading)."""
+        return any(pv for pv in self._pv)
+
+    def add(self, ts: float, house_w: float, pv_w: float | None = None) -> None:
         """One more mean (the newest)."""
         if self._ts and ts <= self._ts[-1]:
             i = bisect.bisect_left(self._ts, ts)
             if i < len(self._ts) and self._ts[i] == ts:
-                self._w[i] = house_w
+                self._w[i], self._pv[i] = house_w, pv_w
                 return
             self._ts.insert(i, ts)
             self._w.insert(i, house_w)
+            self._pv.insert(i, pv_w)
             return
         self._ts.append(ts)
         self._w.append(house_w)
+        self._pv.append(pv_w)
 
     def forget_before(self, t: float) -> None:
         """Drop the means older than ``t``."""
         i = bisect.bisect_left(self._ts, t)
-        del self._ts[:i], self._w[:i]
+        del self._ts[:i], self._w[:i], self._pv[:i]
+
+    def load_energy(self, start: float, end: float) -> tuple[float, float]:
+        """(the house's load Wh: its power plus its PV, seconds covered) in [start, end)."""
+        i = bisect.bisect_left(self._ts, start)
+        load = covered = 0.0
+        while i < len(self._ts) and self._ts[i] < end:
+            load += max(0.0, self._w[i] + (self._pv[i] or 0.0)) * HISTORY_STEP_S / 3600
+            covered += HISTORY_STEP_S
+            i += 1
+        return load, covered
 
     def energies(self, start: float, end: float) -> tuple[float, float, float]:
         """(need Wh, surplus Wh, seconds covered) in [start, end)."""
@@ -82,35 +107,82 @@ class HouseHistory:
         return self._ts[0] if self._ts else None
 
 
+def _past_days(start: float, zone: tzinfo, days: int) -> list[tuple[float, float]]:
+    """(the same local time ``back`` days earlier, its weight) for back = 1 .. days."""
+    moment = datetime.fromtimestamp(start, zone)
+    weekend = moment.weekday() >= 5
+    out = []
+    for back in range(1, days + 1):
+        then = moment - timedelta(days=back)
+        out.append((then.timestamp(),
+                    RECENCY ** (back - 1) * (SAME_KIND_WEIGHT if (then.weekday() >= 5) == weekend else 1.0)))
+    return out
+
+
+def _from_history(history: HouseHistory, start: float, end: float, zone: tzinfo, days: int,
+                  now: float | None) -> SlotForecast | None:
+    """The past days' need and surplus at the same time (None when no past day covers the slot)."""
+    need = surplus = weight = 0.0
+    for t0, w in _past_days(start, zone, days):
+        t1 = t0 + (end - start)
+        if now is not None and t1 > now:
+            continue
+        n, s, covered = history.energies(t0, t1)
+        if covered < 0.5 * (end - start):
+            continue
+        scale = (end - start) / covered
+        need += w * n * scale
+        surplus += w * s * scale
+        weight += w
+    return SlotForecast(start, end, need / weight, surplus / weight) if weight else None
+
+
+def _with_pv(history: HouseHistory, start: float, end: float, zone: tzinfo, days: int, now: float | None,
+             pv: PvCurve) -> SlotForecast | None:
+    """The past days' load at the same time minus the PV forecast, 5 minutes at a time (None when a step has
+    no past day or no forecast)."""
+    need = surplus = 0.0
+    t = start
+    while t < end - 1e-6:
+        step_end = min(end, (t // HISTORY_STEP_S + 1) * HISTORY_STEP_S)
+        produced = pv.energy_wh(t, step_end)
+        if produced is None:
+            return None
+        load = weight = 0.0
+        for t0, w in _past_days(t, zone, days):
+            t1 = t0 + (step_end - t)
+            if now is not None and t1 > now:
+                continue
+            used, covered = history.load_energy(t0 // HISTORY_STEP_S * HISTORY_STEP_S, t1)
+            if not covered:
+                continue
+            load += w * used * (step_end - t) / covered
+            weight += w
+        if not weight:
+            return None
+        net = load / weight - produced
+        need, surplus = need + max(net, 0.0), surplus + max(-net, 0.0)
+        t = step_end
+    return SlotForecast(start, end, need, surplus)
+
+
 def forecast(history: HouseHistory, slots: Sequence[tuple[float, float]], zone: tzinfo, *, days: int = 7,
-             now: float | None = None) -> list[SlotForecast]:
-    """The expected need and surplus of each (start, end) slot, from the same local time on recent days.
+             now: float | None = None, pv: PvCurve | None = None) -> list[SlotForecast]:
+    """The expected need and surplus of each (start, end) slot, from the same local time on recent days, and
+    from the PV forecast ``pv`` where it covers the slot and the history measured PV.
 
     Only days that ended before ``now`` are looked at (the plan must not peek at the future). A slot no past
     day covers is forecast as the mean of the slots that are.
     """
     out: list[SlotForecast] = []
     missing: list[int] = []
+    use_pv = pv is not None and bool(pv) and history.pv_measured
     for start, end in slots:
-        moment = datetime.fromtimestamp(start, zone)
-        weekend = moment.weekday() >= 5
-        need = surplus = weight = 0.0
-        for back in range(1, days + 1):
-            then = moment - timedelta(days=back)
-            t0 = then.timestamp()
-            t1 = t0 + (end - start)
-            if now is not None and t1 > now:
-                continue
-            n, s, covered = history.energies(t0, t1)
-            if covered < 0.5 * (end - start):
-                continue
-            scale = (end - start) / covered
-            w = RECENCY ** (back - 1) * (SAME_KIND_WEIGHT if (then.weekday() >= 5) == weekend else 1.0)
-            need += w * n * scale
-            surplus += w * s * scale
-            weight += w
-        if weight:
-            out.append(SlotForecast(start, end, need / weight, surplus / weight))
+        predicted = _with_pv(history, start, end, zone, days, now, pv) if use_pv and pv is not None else None
+        if predicted is None:
+            predicted = _from_history(history, start, end, zone, days, now)
+        if predicted is not None:
+            out.append(predicted)
         else:
             missing.append(len(out))
             out.append(SlotForecast(start, end, 0.0, 0.0))

@@ -13,6 +13,7 @@ import math
 from smartsofar.config_tariff import PlannerConfig
 from smartsofar.plan.forecast import HouseHistory, forecast
 from smartsofar.plan.planner import Bank, Plan, PlanInput, plan
+from smartsofar.plan.pv_forecast import PvCurve
 from smartsofar.tariff.site_tariff import SiteTariff
 
 DAY_S = 86400.0
@@ -40,8 +41,9 @@ def _price(curve_at: float | None, earlier: float | None, fallback: float) -> tu
 
 
 def make_plan(tariff: SiteTariff, history: HouseHistory, bank: Bank, now: float, config: PlannerConfig,
-              *, known_until: float | None = None) -> Plan:
-    """The plan from ``now``; ``known_until`` hides prices published later (the simulation's rule)."""
+              *, known_until: float | None = None, pv: PvCurve | None = None) -> Plan:
+    """The plan from ``now``; ``known_until`` hides prices published later (the simulation's rule); ``pv`` is the
+    PV forecast, if there is one."""
     horizon = config.horizon_h * 3600
     edges = slot_edges(now, horizon, config.slot_min * 60)
     limit = now + horizon if known_until is None else min(now + horizon, known_until)
@@ -52,7 +54,7 @@ def make_plan(tariff: SiteTariff, history: HouseHistory, bank: Bank, now: float,
         return Plan(now, (), 0.0, 0.0, 0.0, ("no prices known for now",))
     last_import = imports.slots[-1].price
     last_export = exports.slots[-1].price if exports else 0.0
-    predicted = forecast(history, edges, tariff.zone, days=config.history_days, now=now)
+    predicted = forecast(history, edges, tariff.zone, days=config.history_days, now=now, pv=pv)
     inputs = []
     for f in predicted:
         mid = (f.start + f.end) / 2

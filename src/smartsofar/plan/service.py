@@ -3,9 +3,10 @@
 ``Planning`` is built with the engine (``app.build_engine``) so the steering is in place from the first
 cycle: another system's battery mode and the ``[[schedule]]`` entries work with any tariff. With a tariff
 and ``[planner] enabled``, ``run`` re-plans every hour on the hour, whenever new prices arrive, and when the
-site's SoC has left the plan by ``replan_soc_pct``; the forecast learns from the history database's house
-power over the last ``history_days``. ``view`` is what the page and the API show: prices, the plan, its
-reasons, the battery mode in force.
+site's SoC has left the plan by ``replan_soc_pct``, and when a new PV forecast arrives (``[pv_forecast]``,
+``plan.pv_feed``); the forecast learns from the history database's house and PV power over the last
+``history_days``. ``view`` is what the page and the API show: prices, the PV forecast, the plan, its reasons,
+the battery mode in force.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,10 @@ from smartsofar.plan.explain import explain
 from smartsofar.plan.forecast import HouseHistory
 from smartsofar.plan.making import bank_from, make_plan
 from smartsofar.plan.planner import Plan
+from smartsofar.plan.pv_feed import PvFeed
+from smartsofar.plan.pv_forecast import day_energy_kwh
 from smartsofar.storage.history import History
+from smartsofar.tariff.clock import local_at, local_date
 from smartsofar.tariff.feed import PriceFeed
 from smartsofar.tariff.site_tariff import SiteTariff
 
@@ -51,11 +56,14 @@ class Planning:
         self.tariff = SiteTariff(config.tariff)
         self.feed = PriceFeed(self.tariff, data_dir / "prices.json" if data_dir else None, clock=clock) \
             if self.tariff.needs_source else None
+        self.pv_feed = PvFeed(config.pv_forecast, self.tariff.zone, data_dir / "pv_forecast.json" if data_dir else
+                              None, clock=clock) if config.pv_forecast.source != "none" else None
         self.steering = Steering(config.schedule, self.tariff.zone, grid_charge_w=self.grid_charge_w,
                                  currency=config.tariff.currency, clock=clock)
         site.steer = self.steering
         self.history: History | None = None
         self.last_error: str | None = None
+        self.pv_measured = False  # the history the last plan learned from has PV readings (the forecast is used)
 
     def reconfigure(self, config: Config) -> None:
         """New planner settings and schedule entries, from now on (a new tariff needs a restart)."""
@@ -96,7 +104,7 @@ class Planning:
             self.last_error = "no unit has reported its SoC yet"
             return None
         planner = self.config.planner
-        rows: list[tuple[float, float]] = []
+        rows: list[tuple[float, float, float | None]] = []
         if self.history is not None:
             rows = await asyncio.to_thread(self.history.house_means, now - (planner.history_days + 1) * 86400, now)
         bank = bank_from(float(sum(u.capacity_wh for u in units)), soc,
@@ -104,7 +112,10 @@ class Planning:
                          float(sum(u.max_charge_w for u in units)), float(sum(u.max_discharge_w for u in units)),
                          self.grid_charge_w() if self.site.mode.allow_charge else 0.0, planner,
                          allow_discharge=self.site.mode.allow_discharge)
-        made = await asyncio.to_thread(make_plan, self.tariff, HouseHistory(rows), bank, now, planner)
+        pv = self.pv_feed.curve if self.pv_feed is not None else None
+        past = HouseHistory(rows)
+        self.pv_measured = past.pv_measured
+        made = await asyncio.to_thread(lambda: make_plan(self.tariff, past, bank, now, planner, pv=pv))
         self.steering.plan = made if made.slots else None
         self.last_error = made.notes[0] if made.notes else None
         if made.slots:
@@ -115,9 +126,14 @@ class Planning:
         return made
 
     async def run(self, history: History | None) -> None:
-        """Fetch prices and re-plan until cancelled."""
+        """Fetch prices and the PV forecast, and re-plan, until cancelled."""
         self.history = history
-        feed_task = asyncio.create_task(self.feed.run(), name="prices") if self.feed else None
+        feeds: list[asyncio.Task[None]] = []
+        if self.feed is not None:
+            feeds.append(asyncio.create_task(self.feed.run(), name="prices"))
+        if self.pv_feed is not None:
+            feeds.append(asyncio.create_task(self.pv_feed.run(), name="pv forecast"))
+        changes = [feed.changed for feed in (self.feed, self.pv_feed) if feed is not None]
         try:
             next_plan = 0.0
             while True:
@@ -129,20 +145,13 @@ class Planning:
                     next_plan = (math.floor(self.clock() / REPLAN_S) + 1) * REPLAN_S if made and made.slots \
                         else self.clock() + RETRY_S  # no SoC or no prices yet: soon again
                 wait = min(CHECK_S, max(1.0, next_plan - self.clock())) if self.enabled else CHECK_S
-                if self.feed is None:
-                    await asyncio.sleep(wait)
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self.feed.changed.wait()
-                if self.feed.changed.is_set():
-                    self.feed.changed.clear()
-                    next_plan = 0.0  # new prices: plan again now
+                if await _any_set(changes, wait):
+                    next_plan = 0.0  # new prices or a new PV forecast: plan again now
         finally:
-            if feed_task is not None:
-                feed_task.cancel()
+            for task in feeds:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await feed_task
+                    await task
 
     def summary(self) -> dict[str, Any]:
         """The few figures MQTT publishes: the price now, the plan's next change, the SoC it plans."""
@@ -187,6 +196,7 @@ class Planning:
             "tariff": self.tariff.kind, "currency": self.config.tariff.currency, "planner": self.enabled,
             "price_now": imports.at(now), "feed_in_now": exports.at(now) if imports.at(now) is not None else None,
             "prices": prices, "feed": self.feed.status() if self.feed else None,
+            "pv_forecast": self._pv_view(now),
             "plan": None if plan is None else {
                 "made_at": plan.made_at, "until": plan.until, "expected_cost": plan.expected_cost,
                 "zero_export_cost": plan.zero_export_cost, "slots": slots, "reasons": reasons},
@@ -196,3 +206,31 @@ class Planning:
             "schedule": [entry.label() for entry in self.config.schedule],
             "error": self.last_error,
         }
+
+    def _pv_view(self, now: float) -> dict[str, Any] | None:
+        """The PV forecast's source and state, and its energy today and tomorrow (local days), kWh."""
+        if self.pv_feed is None:
+            return None
+        today = local_date(now, self.tariff.zone)
+        edges = [local_at(today + timedelta(days=k), 0, self.tariff.zone) for k in range(3)]
+        curve = self.pv_feed.curve
+        return {**self.pv_feed.status(), "today_kwh": round(day_energy_kwh(curve, edges[0], edges[1]), 2),
+                "tomorrow_kwh": round(day_energy_kwh(curve, edges[1], edges[2]), 2),
+                "used": bool(curve) and self.pv_measured}
+
+
+async def _any_set(events: list[asyncio.Event], wait: float) -> bool:
+    """Wait up to ``wait`` s for any of ``events``; True (and each cleared) when one was set."""
+    if not events:
+        await asyncio.sleep(wait)
+        return False
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    fired = any(event.is_set() for event in events)
+    for event in events:
+        event.clear()
+    return fired

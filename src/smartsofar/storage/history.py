@@ -188,16 +188,17 @@ class History:
         out["units"] = per_unit
         return out
 
-    def house_means(self, start: float, end: float) -> list[tuple[float, float]]:
-        """The house's own power (grid - batteries) as 5-minute means, for the planner's forecast: the 5-minute
-        table where it has the rows, the 10 s rows folded where it has not yet."""
+    def house_means(self, start: float, end: float) -> list[tuple[float, float, float | None]]:
+        """The house's own power (grid - batteries) and the PV's (None where no unit reported any) as 5-minute
+        means, for the planner's forecast: the 5-minute table where it has the rows, the 10 s rows folded where
+        it has not yet."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT ts, house_w FROM site_5min WHERE ts >= ? AND ts < ? AND house_w IS NOT NULL UNION ALL "
-                f"SELECT (ts / {COARSE_S}) * {COARSE_S} AS b, avg(house_w) FROM site_10s WHERE ts >= ? AND ts < ? "
-                f"AND house_w IS NOT NULL AND ts >= coalesce((SELECT value FROM meta WHERE key = "
-                f"'downsampled_until'), 0) GROUP BY b ORDER BY 1", (start, end, start, end)).fetchall()
-        return [(float(ts), float(w)) for ts, w in rows]
+                f"SELECT ts, house_w, pv_w FROM site_5min WHERE ts >= ? AND ts < ? AND house_w IS NOT NULL "
+                f"UNION ALL SELECT (ts / {COARSE_S}) * {COARSE_S} AS b, avg(house_w), avg(pv_w) FROM site_10s "
+                f"WHERE ts >= ? AND ts < ? AND house_w IS NOT NULL AND ts >= coalesce((SELECT value FROM meta "
+                f"WHERE key = 'downsampled_until'), 0) GROUP BY b ORDER BY 1", (start, end, start, end)).fetchall()
+        return [(float(ts), float(w), None if pv is None else float(pv)) for ts, w, pv in rows]
 
     def days(self, first: str, last: str) -> list[dict[str, Any]]:
         """Energies per day from ``first`` to ``last`` (YYYY-MM-DD, inclusive)."""

@@ -33,8 +33,9 @@ from smartsofar.redact import keep_secret, redact_url
 from smartsofar.storage.atomic import atomic_write, remove_orphans
 from smartsofar.web import setting_labels
 
-SECTIONS = ("control", "meter", "buses", "tariff", "planner", "mqtt", "web", "storage")
+SECTIONS = ("control", "meter", "buses", "tariff", "planner", "pv_forecast", "mqtt", "web", "storage")
 TITLES = {"control": "Control", "meter": "Grid meter", "tariff": "Tariff and prices", "planner": "Planner",
+          "pv_forecast": "PV forecast",
           "mqtt": "MQTT & Home Assistant", "web": "Web & security", "storage": "Storage"}  # buses: a card each
 HIDDEN_KEYS = {"web.password_hash", "web.api_token_hash"}
 

@@ -73,6 +73,10 @@ function renderReasons(view) {
     + ` against ${number(plan.zero_export_cost, 2)} with zero export alone.`);
   if (feed) parts.push(feed.error ? `Prices: ${feed.error} (the last known prices are used).`
     : `Prices from ${feed.source}${feed.known_until ? `, known until ${new Date(feed.known_until * 1000).toLocaleString()}` : ""}.`);
+  const pv = view.pv_forecast;
+  if (pv) parts.push(pv.error ? `PV forecast: ${pv.error} (the last known forecast is used).`
+    : `PV forecast from ${pv.source}: ${number(pv.today_kwh, 1)} kWh today, ${number(pv.tomorrow_kwh, 1)} kWh tomorrow`
+      + (pv.used ? "." : " (not used yet: no unit has measured PV, so the house's own load is not known apart from it)."));
   $("#plan-feed").textContent = parts.join(" ");
 }
 
