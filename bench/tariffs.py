@@ -14,6 +14,11 @@ nothing. Every bill values the change of stored energy over the week at the week
 - ``zero export``: today's auto mode, no plan (one run per site, billed under each tariff).
 - ``planner``: auto mode steered by the plan (``smartsofar.plan``), which sees only the past week's load and
   the prices published so far (tomorrow's at 13:00 for day-ahead, 16:00 for Agile, 11:00 for Tempo colours).
+- ``planner + PV forecast``: the same, with a PV forecast for today and tomorrow as Forecast.Solar's free
+  service gives one (hourly points), made from the PV the file measured: ``exact`` is that PV itself (what no
+  real forecast reaches: the most a PV forecast can add), ``±30 %`` scales each day's by a random factor
+  (lognormal, sigma 0.3, the same seed in every run), an assumed day-ahead error, not a measured one. No archived
+  forecast exists for the files' days.
 - ``optimum``: a linear programme (SciPy's HiGHS) over the week's true minute loads and prices, with the
   batteries' power, the BMS's 5 %..100 % and the efficiency: it knows the future and tracks perfectly, so it
   bounds what any controller can save.
@@ -27,8 +32,11 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
+import random
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -39,6 +47,7 @@ from markers import write_between_markers
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
+from smartsofar.plan.pv_forecast import PvCurve, PvInterval
 from smartsofar.sim.controllers import simulate
 from smartsofar.sim.household import DayProfile
 from smartsofar.sim.pricing import SimPricing, bill, build_pricing
@@ -68,7 +77,8 @@ TARIFFS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
                                   "file": str(PRICES / "gb_octopus_agile_J_2020_2024.csv"), "publish_hour": 16.0},
                                  {"winter": "2023-01-09", "summer": "2023-07-03", "autumn": "2023-10-02"}),
 }
-Job = tuple[str, str]  # (site file stem, tariff name or "" for zero export)
+PV_FORECASTS = {"exact": 0.0, "±30 %": 0.3}  # the PV forecast's daily error (lognormal sigma)
+Job = tuple[str, str, str]  # (site file stem, tariff name or "" for zero export, PV forecast or "")
 COMMAND = ".venv/bin/python bench/tariffs.py --write docs/benchmarks.md"
 RUN = ".venv/bin/python bench/tariffs.py --json FILE"
 RENDER = ".venv/bin/python bench/tariffs.py --table-from FILE --write docs/benchmarks.md"
@@ -90,19 +100,39 @@ def pricing(site: str, tariff: str, planner: bool) -> tuple[DayProfile, SimPrici
                                     HISTORY_DAYS * 86400.0)
 
 
-def _scenario(site: str, tariff: str, planner: bool) -> Scenario:
+def pv_forecast(household: DayProfile, day0: float, sigma: float) -> Callable[[float], PvCurve]:
+    """The PV forecast known at an epoch: today's and tomorrow's hourly points (local days) from the measured
+    PV, each day's scaled by its own random factor."""
+    rng = random.Random(2007)
+    factors = [math.exp(rng.gauss(0.0, sigma)) if sigma else 1.0 for _ in range(household.days + 2)]
+
+    def known_at(now: float) -> PvCurve:
+        today = int((now - day0) // 86400)
+        intervals = []
+        for hour in range(today * 24, min(household.days, today + 2) * 24):
+            watts = sum(household.pv_minute_w(m) for m in range(hour * 60, hour * 60 + 60)) / 60
+            intervals.append(PvInterval(day0 + hour * 3600.0, day0 + hour * 3600.0 + 3600, watts * factors[hour // 24]))
+        return PvCurve(intervals)
+
+    return known_at
+
+
+def _scenario(site: str, tariff: str, planner: bool, forecast: str = "") -> Scenario:
     household, priced = pricing(site, tariff, planner)
+    if forecast:
+        priced.pv_forecast = pv_forecast(household, priced.epoch0 - HISTORY_DAYS * 86400, PV_FORECASTS[forecast])
     return Scenario(household, units=UNITS, soc_pct=START_SOC, start_s=HISTORY_DAYS * 86400.0,
                     duration_s=7 * 86400.0, pricing=priced)
 
 
 def _run(job: Job) -> dict[str, Any]:
     """One engine run: the planner under a tariff, or zero export billed under every tariff."""
-    site, tariff = job
+    site, tariff, forecast = job
     logging.getLogger("smartsofar").setLevel(logging.CRITICAL)
     if tariff:
-        result = asyncio.run(simulate(_scenario(site, tariff, planner=True)))
-        return {"site": site, "tariff": tariff, "planner": result["cost"], "none": result["none_cost"],
+        result = asyncio.run(simulate(_scenario(site, tariff, planner=True, forecast=forecast)))
+        return {"site": site, "tariff": tariff, "pv_forecast": forecast, "planner": result["cost"],
+                "none": result["none_cost"],
                 "grid_charged_kwh": result["grid_charged_kwh"], "capture_zero_export": result["capture"],
                 "plans": result.get("plans_made"), "wall_s": result["wall_s"]}
     first = next(iter(TARIFFS))
@@ -171,7 +201,8 @@ def optimum(site: str, tariff: str) -> float:
 def run_all(workers: int) -> list[dict[str, Any]]:
     """The optima (quick: a solver that fails, fails first), then every engine run on ``workers`` processes."""
     optima = {(site, tariff): optimum(site, tariff) for site in SITES for tariff in TARIFFS}
-    jobs: list[Job] = [(site, "") for site in SITES] + [(site, t) for site in SITES for t in TARIFFS]
+    jobs: list[Job] = [(site, "", "") for site in SITES] + [(site, t, f) for site in SITES for t in TARIFFS
+                                                            for f in ("", *PV_FORECASTS)]
     with ProcessPoolExecutor(workers) as pool:
         results = list(pool.map(_run, jobs))
     for site in SITES:
@@ -185,19 +216,49 @@ def run_all(workers: int) -> list[dict[str, Any]]:
     return [r for r in results if r["tariff"]]
 
 
+def _capture(results: list[dict[str, Any]], tariff: str, site: str, forecast: str) -> str:
+    r = next((x for x in results if x["site"] == site and x["tariff"] == tariff
+              and x.get("pv_forecast", "") == forecast), None)
+    if r is None:
+        return "-"
+    return "n/a" if r["capture"] is None else f"{100 * r['capture']:.0f} %"
+
+
+def by_kind(results: list[dict[str, Any]], forecast: str = "") -> dict[str, float | None]:
+    """Each tariff's capture over its three weeks together: (zero export − planner) / (zero export − optimum),
+    each summed over the weeks."""
+    out: dict[str, float | None] = {}
+    for tariff in TARIFFS:
+        rows = [r for r in results if r["tariff"] == tariff and r.get("pv_forecast", "") == forecast]
+        gap = sum(r["zero_export"] - r["optimum"] for r in rows)
+        out[tariff] = round(sum(r["zero_export"] - r["planner"] for r in rows) / gap, 3) if rows and gap > 1e-6 \
+            else None
+    return out
+
+
 def table(results: list[dict[str, Any]]) -> str:
-    """The markdown table."""
+    """The markdown tables: every week, then each tariff's three weeks together."""
+    forecasts = [f for f in PV_FORECASTS if any(r.get("pv_forecast") == f for r in results)]
     rows = ["| tariff | site (week scored) | no battery | zero export | planner | optimum | capture | grid-charged "
-            "kWh | planner ≤ zero export |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+            "kWh | planner ≤ zero export | " + " | ".join(f"capture, PV forecast {f}" for f in forecasts) + " |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|" + "---:|" * len(forecasts)]
     for tariff in TARIFFS:
         for site in SITES:
-            r = next(x for x in results if x["site"] == site and x["tariff"] == tariff)
+            r = next(x for x in results if x["site"] == site and x["tariff"] == tariff
+                     and not x.get("pv_forecast"))
             currency = "£" if "Agile" in tariff else "€"
-            capture = "n/a (no saving possible)" if r["capture"] is None else f"{100 * r['capture']:.0f} %"
             cheaper = "yes" if r["planner"] <= r["zero_export"] + 0.005 else "NO"
             rows.append(f"| {tariff} | {SITES[site]} ({TARIFFS[tariff][1][SITES[site]]} +7 d) | {r['none']:.2f} "
-                        f"{currency} | {r['zero_export']:.2f} | {r['planner']:.2f} | {r['optimum']:.2f} | {capture} | "
-                        f"{r['grid_charged_kwh']:.1f} | {cheaper} |")
+                        f"{currency} | {r['zero_export']:.2f} | {r['planner']:.2f} | {r['optimum']:.2f} | "
+                        f"{_capture(results, tariff, site, '')} | {r['grid_charged_kwh']:.1f} | {cheaper} | "
+                        + " | ".join(_capture(results, tariff, site, f) for f in forecasts) + " |")
+    kinds = {f: by_kind(results, f) for f in ("", *forecasts)}
+    rows += ["", "| tariff, three weeks together | capture | " + " | ".join(f"capture, PV forecast {f}"
+                                                                        for f in forecasts) + " |",
+             "|---|---:|" + "---:|" * len(forecasts)]
+    for tariff in TARIFFS:
+        cells = [kinds[f][tariff] for f in ("", *forecasts)]
+        rows.append(f"| {tariff} | " + " | ".join("n/a" if c is None else f"{100 * c:.0f} %" for c in cells) + " |")
     return "\n".join(rows)
 
 

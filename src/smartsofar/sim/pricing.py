@@ -2,7 +2,9 @@
 
 ``SimPricing`` ties the simulated clock to real dates (``epoch0`` is the wall-clock time of the first
 simulated second, in the tariff's zone) and carries the tariff, the planner's settings (None: zero export
-only) and the house's history before the scored days (5-minute means, as the history database keeps them).
+only) and the house's history before the scored days (5-minute means of the house's and the PV's power, as
+the history database keeps them), and optionally the PV forecast the planner would have had at each moment
+(the benchmark's; none by default, so the past days forecast PV).
 
 ``CostMeter`` adds up the bill second by second, with and without the battery, and values the change of
 stored energy over the run at the run's mean import price, so a plan cannot look cheap by emptying the
@@ -14,6 +16,7 @@ The planner sees only the past and what has been published.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,6 +30,7 @@ from smartsofar.errors import InvalidInputError
 from smartsofar.plan.forecast import HISTORY_STEP_S, HouseHistory
 from smartsofar.plan.making import bank_from, make_plan
 from smartsofar.plan.planner import Plan
+from smartsofar.plan.pv_forecast import PvCurve
 from smartsofar.sim.household import DayProfile, Household
 from smartsofar.tariff.clock import local_at
 from smartsofar.tariff.prices import PriceCurve
@@ -45,7 +49,8 @@ class SimPricing:
     tariff: SiteTariff
     epoch0: float  # wall-clock time of simulated t = 0
     planner: PlannerConfig | None  # None: zero export only
-    history: list[tuple[float, float]] = field(default_factory=list)  # (epoch, house W) 5-minute means before
+    history: list[tuple[float, float, float | None]] = field(default_factory=list)  # (epoch, house W, PV W)
+    pv_forecast: Callable[[float], PvCurve] | None = None  # the PV forecast known at an epoch
     imports: PriceCurve = field(init=False)
     exports: PriceCurve = field(init=False)
 
@@ -124,11 +129,12 @@ def build_pricing(tariff_section: dict[str, Any], planner_section: dict[str, Any
     elif tariff_config.kind == "none":
         raise InvalidInputError("the tariff's kind is none: there is nothing to bill")
     day0 = local_at(first, 0, tariff.zone)
-    history = []
+    history: list[tuple[float, float, float | None]] = []
     if isinstance(household, DayProfile):
         for step in range(int(start_s // HISTORY_STEP_S)):
             mean = sum(household.minute_base_w(m) for m in range(step * 5, step * 5 + 5)) / 5
-            history.append((day0 + step * HISTORY_STEP_S, mean))
+            pv = sum(household.pv_minute_w(m) for m in range(step * 5, step * 5 + 5)) / 5
+            history.append((day0 + step * HISTORY_STEP_S, mean, pv))
     return SimPricing(tariff, day0 + start_s, planner, history)
 
 
@@ -154,7 +160,7 @@ class SimPlanner:
         site.steer = self.steering
         self.plans = 0
         self._bucket_start: float | None = None
-        self._bucket_sum = 0.0
+        self._bucket_sum = self._bucket_pv = 0.0
         self._bucket_n = 0
         self._next_plan = -math.inf
         self._published = -math.inf
@@ -164,15 +170,16 @@ class SimPlanner:
     def plan(self) -> Plan | None:
         return self.steering.plan
 
-    def second(self, t: float, base_w: float) -> None:
-        """One accounted second: the house's power into its 5-minute mean."""
+    def second(self, t: float, base_w: float, pv_w: float) -> None:
+        """One accounted second: the house's and the PV's power into their 5-minute means."""
         at = self.pricing.epoch0 + t - 1.0
         start = math.floor(at / HISTORY_STEP_S) * HISTORY_STEP_S
         if self._bucket_start is not None and start != self._bucket_start and self._bucket_n:
-            self.history.add(self._bucket_start, self._bucket_sum / self._bucket_n)
-            self._bucket_sum, self._bucket_n = 0.0, 0
+            self.history.add(self._bucket_start, self._bucket_sum / self._bucket_n, self._bucket_pv / self._bucket_n)
+            self._bucket_sum, self._bucket_pv, self._bucket_n = 0.0, 0.0, 0
         self._bucket_start = start
         self._bucket_sum += base_w
+        self._bucket_pv += pv_w
         self._bucket_n += 1
 
     def maybe_plan(self, t: float) -> None:
@@ -192,8 +199,9 @@ class SimPlanner:
         bank = bank_from(self.capacity_wh, soc, self.floor_pct, self.ceiling_pct, self.max_charge_w,
                          self.max_discharge_w, self.grid_charge_w, self.config,
                          allow_discharge=self.site.mode.allow_discharge)
+        pv = self.pricing.pv_forecast(now) if self.pricing.pv_forecast is not None else None
         self.steering.plan = make_plan(self.pricing.tariff, self.history, bank, now, self.config,
-                                       known_until=published)
+                                       known_until=published, pv=pv)
         self.plans += 1
         self._published = published
         self._next_plan = (math.floor(now / REPLAN_S) + 1) * REPLAN_S

@@ -215,6 +215,7 @@ class Simulation:
         self.steps = StepWatch(scenario.control.target_w)
         self.battery_w = 0.0  # the true battery total over the last accounted second
         self.base_w = 0.0  # the true house power (load - PV) over the last accounted second
+        self.pv_w = 0.0  # the PV's over that second
         self._next_second = 1.0
         self._battery_wh = 0.0
         period = scenario.meter_period_s
@@ -301,6 +302,7 @@ class Simulation:
             base = household.load_w(start) - (pv_start + pv_end) / 2
         grid = base + battery_w
         self.grid_w, self.battery_w, self.base_w = grid, battery_w, base
+        self.pv_w = household.load_w(start) - base
         if self.scenario.meter_period_s >= 1.0:
             self.meter.publish(grid, t)
         if self.costs is not None:
@@ -365,7 +367,7 @@ async def run_smartsofar(sim: Simulation) -> None:
     pricing = sim.scenario.pricing
     if pricing is not None and pricing.planner is not None:
         planner = sim.planner = SimPlanner(pricing, site, pricing.planner)
-        sim.on_second.append(lambda t: planner.second(t, sim.base_w))
+        sim.on_second.append(lambda t: planner.second(t, sim.base_w, sim.pv_w))
     await monitor.read_all()
     await drive(sim, site, monitor, poller)
     sim.learned = {rt.unit_id: rt.response.summary() for rt in site.units}
