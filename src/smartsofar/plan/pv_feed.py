@@ -1,12 +1,11 @@
 """Keeping the PV forecast fresh: fetch it every ``refresh_min`` from the configured source, keep the last one
-when a fetch fails (saying so once per failure streak), and save it in the data directory
+when a fetch fails (saying so once per failure streak, ``feed_base``), and save it in the data directory
 (``pv_forecast.json``, written atomically) so a restart without internet still plans with it. ``changed`` is
 set whenever a new forecast arrives, which is when the planner re-plans.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -18,71 +17,46 @@ from typing import Any
 import httpx
 
 from smartsofar.config_tariff import PvForecastConfig
-from smartsofar.errors import DeviceError, InvalidInputError
+from smartsofar.errors import InvalidInputError
+from smartsofar.feed_base import Feed
 from smartsofar.plan.pv_forecast import PvCurve, fetch_pv_forecast, merged
 from smartsofar.storage.atomic import atomic_write, remove_orphans
 
 log = logging.getLogger(__name__)
-RETRY_S = 600.0  # after a failure, try again this soon (Forecast.Solar's free service allows 12 calls an hour)
 KEEP_S = 2 * 86400.0  # forecast intervals older than this are dropped
 
 
-class PvFeed:
+class PvFeed(Feed):
     """The PV forecast source's fetching task, and what it last managed."""
+
+    what = "PV forecast"
+    retry_s = 600.0  # Forecast.Solar's free service allows 12 calls an hour
 
     def __init__(self, config: PvForecastConfig, zone: tzinfo, cache: Path | None, *,
                  clock: Callable[[], float] = time.time, client: httpx.AsyncClient | None = None) -> None:
+        super().__init__(clock=clock, client=client)
         self.config = config
         self.zone = zone
         self.cache = cache
-        self.clock = clock
-        self._client = client
         self.curve = PvCurve()
-        self.changed = asyncio.Event()
-        self.last_ok: float | None = None
-        self.last_error: str | None = None
-        self._failing = False
         if cache is not None:
             remove_orphans(cache)
             self._load()
 
+    @property
+    def period_s(self) -> float:
+        return self.config.refresh_min * 60
+
     def status(self) -> dict[str, Any]:
         """For the page and the API: the source, the last success, the error and how far ahead it is known."""
-        return {"source": self.config.source, "last_ok": self.last_ok, "error": self.last_error,
-                "known_until": self.curve.known_until}
+        return {"source": self.config.source, **super().status(), "known_until": self.curve.known_until}
 
-    async def refresh(self) -> bool:
-        """Fetch once; True when the forecast changed. A failure keeps the last forecast and is reported."""
-        now = self.clock()
-        own = self._client is None
-        client = self._client or httpx.AsyncClient(follow_redirects=True)
-        try:
-            new = await fetch_pv_forecast(self.config, client, self.zone)
-        except (DeviceError, InvalidInputError, OSError) as exc:
-            self.last_error = str(exc)
-            if not self._failing:
-                log.warning("PV forecast: %s; planning goes on with the last known forecast", exc)
-            self._failing = True
-            return False
-        finally:
-            if own:
-                await client.aclose()
-        if self._failing:
-            log.info("PV forecast: the source answers again")
-        self._failing, self.last_error, self.last_ok = False, None, now
-        curve = merged(self.curve, new, now - KEEP_S)
+    async def _fetch(self, client: httpx.AsyncClient, now: float) -> bool:
+        curve = merged(self.curve, await fetch_pv_forecast(self.config, client, self.zone), now - KEEP_S)
         if curve == self.curve:
             return False
         self.curve = curve
-        self._save()
-        self.changed.set()
         return True
-
-    async def run(self) -> None:
-        """Fetch every ``refresh_min`` (sooner after a failure) until cancelled."""
-        while True:
-            await self.refresh()
-            await asyncio.sleep(RETRY_S if self._failing else self.config.refresh_min * 60)
 
     def _save(self) -> None:
         if self.cache is None:

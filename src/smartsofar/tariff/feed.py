@@ -1,5 +1,5 @@
-"""Keeping the site's prices fresh: fetch them from the configured source every ``refresh_min`` (and soon after
-the publication hour), keep the last known ones when a fetch fails, and say so once per failure streak.
+"""Keeping the site's prices fresh: fetch them from the configured source every ``refresh_min``, keep the last
+known ones when a fetch fails, and say so once per failure streak (``feed_base``).
 
 The prices (or Tempo colours) are saved in the data directory (``prices.json``, written atomically), so a
 restart without internet still plans with what was known. ``changed`` is set whenever new prices arrive,
@@ -8,7 +8,6 @@ which is when the planner re-plans.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -19,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from smartsofar.errors import DeviceError, InvalidInputError
+from smartsofar.errors import InvalidInputError
+from smartsofar.feed_base import Feed
 from smartsofar.storage.atomic import atomic_write, remove_orphans
 from smartsofar.tariff.prices import PriceCurve
 from smartsofar.tariff.site_tariff import SiteTariff
@@ -27,68 +27,41 @@ from smartsofar.tariff.sources import fetch_colours, fetch_spot
 from smartsofar.tariff.tempo import colour_name
 
 log = logging.getLogger(__name__)
-RETRY_S = 300.0  # after a failure, try again this soon
 KEEP_S = 3 * 86400  # prices older than this are dropped
 
 
-class PriceFeed:
+class PriceFeed(Feed):
     """The price source's fetching task, and what it last managed."""
+
+    what = "prices"
 
     def __init__(self, tariff: SiteTariff, cache: Path | None, *, clock: Callable[[], float] = time.time,
                  client: httpx.AsyncClient | None = None) -> None:
+        super().__init__(clock=clock, client=client)
         self.tariff = tariff
         self.cache = cache
-        self.clock = clock
-        self._client = client
-        self.changed = asyncio.Event()
-        self.last_ok: float | None = None
-        self.last_error: str | None = None
-        self._failing = False
         if cache is not None:
             remove_orphans(cache)
             self._load()
+
+    @property
+    def period_s(self) -> float:
+        return self.tariff.config.refresh_min * 60
 
     def status(self) -> dict[str, Any]:
         """For the page and the diagnostics."""
         now = self.clock()
         known = self.tariff.import_prices(now, now + 3 * 86400).known_through(now, now + 3 * 86400)
         return {"source": self.tariff.config.source if self.tariff.kind == "dynamic" else self.tariff.config.colours,
-                "last_ok": self.last_ok, "error": self.last_error, "known_until": known if known > now else None}
+                **super().status(), "known_until": known if known > now else None}
 
-    async def refresh(self) -> bool:
-        """Fetch once; True when the prices changed. Failures keep the last prices and are reported."""
-        now = self.clock()
-        own = self._client is None
-        client = self._client or httpx.AsyncClient(follow_redirects=True)
-        try:
-            if self.tariff.kind == "tempo":
-                changed = self.tariff.set_colours(await fetch_colours(self.tariff.config, client, now))
-            else:
-                changed = self.tariff.set_spot(await fetch_spot(self.tariff.config, client, now))
-        except (DeviceError, InvalidInputError, OSError) as exc:
-            self.last_error = str(exc)
-            if not self._failing:
-                log.warning("prices: %s; planning goes on with the last known prices", exc)
-            self._failing = True
-            return False
-        finally:
-            if own:
-                await client.aclose()
-        if self._failing:
-            log.info("prices: the source answers again")
-        self._failing, self.last_error, self.last_ok = False, None, now
+    async def _fetch(self, client: httpx.AsyncClient, now: float) -> bool:
+        if self.tariff.kind == "tempo":
+            changed = self.tariff.set_colours(await fetch_colours(self.tariff.config, client, now))
+        else:
+            changed = self.tariff.set_spot(await fetch_spot(self.tariff.config, client, now))
         self.tariff.forget_before(now - KEEP_S)
-        if changed:
-            self._save()
-            self.changed.set()
         return changed
-
-    async def run(self) -> None:
-        """Fetch every ``refresh_min`` (sooner after a failure) until cancelled."""
-        period = self.tariff.config.refresh_min * 60
-        while True:
-            await self.refresh()
-            await asyncio.sleep(RETRY_S if self._failing else period)
 
     def _save(self) -> None:
         if self.cache is None:
