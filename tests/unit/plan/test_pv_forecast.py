@@ -129,7 +129,7 @@ def test_evcc_solar_rates_new_and_old_layout() -> None:
 
 def test_the_forecast_solar_address_and_its_key() -> None:
     config = PvForecastConfig(source="forecast_solar", latitude=48.85661, longitude=2.35222, declination=35,
-                              azimuth=-20, kwp=4.5, token="k3y")  # type: ignore[arg-type]
+                              azimuth=-20, kwp=4.5, token="k3y")
     assert forecast_solar_url(config) == "https://api.forecast.solar/k3y/estimate/48.8566/2.3522/35/-20/4.5"
     assert "k3y" not in forecast_solar_url(config, hide_key=True)
     with pytest.raises(ValueError, match="latitude, longitude and kwp"):
