@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 from markers import write_between_markers
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
 from smartsofar.plan.pv_forecast import PvCurve, PvInterval
@@ -156,8 +156,14 @@ async def _zero_export(sim: Simulation) -> None:
     await run_smartsofar(sim)
 
 
+def _widen(matrix: coo_matrix, width: int) -> Any:
+    """The matrix with zero columns added up to ``width`` (for the binaries)."""
+    return coo_matrix((matrix.data, (matrix.row, matrix.col)), shape=(matrix.shape[0], width)).tocsr()
+
+
 def optimum(site: str, tariff: str) -> float:
-    """The perfect-foresight bill: an LP over the scored week's minutes."""
+    """The perfect-foresight bill: a linear programme over the scored week's minutes (mixed-integer where a
+    negative import price would otherwise pay to import and export in the same minute)."""
     household, priced = pricing(site, tariff, planner=False)
     minutes = 7 * 1440
     priced.cover(minutes * 60.0)
@@ -190,11 +196,31 @@ def optimum(site: str, tariff: str) -> float:
     mean = float(imp.mean())
     cost = np.concatenate([np.zeros(n), np.zeros(n), imp, -exp, np.zeros(n)])
     cost[e[-1]] -= mean  # the energy left is worth the mean import price, as in every bill
-    bounds = [(0, step)] * (2 * n) + [(0, None)] * (2 * n) + [(capacity * FLOOR_PCT / 100, capacity)] * n
-    solved = linprog(cost, A_ub=a_ub.tocsr(), b_ub=b_ub, A_eq=a_eq.tocsr(), b_eq=b_eq, bounds=bounds,
-                     method="highs")
+    lower = np.concatenate([np.zeros(4 * n), np.full(n, capacity * FLOOR_PCT / 100)])
+    upper = np.concatenate([np.full(2 * n, step), np.full(2 * n, np.inf), np.full(n, capacity)])
+    # A meter measures one flow at a time. Where importing pays more than exporting (a negative import price),
+    # the limits above still let a minute import into the batteries while it exports the house's surplus, paid
+    # for both: there a binary per price interval picks one direction (import or export) for the interval,
+    # which makes the programme a small MILP.
+    both = np.flatnonzero(imp < exp)
+    blocks = np.cumsum(np.r_[1, (np.diff(both) != 1) | (np.diff(imp[both]) != 0)]) - 1 if len(both) else both
+    k, m = len(both), int(blocks[-1]) + 1 if len(both) else 0
+    big_in, big_out = np.maximum(base, 0.0) + step, np.maximum(-base, 0.0) + step
+    z = 5 * n + blocks
+    one_way = coo_matrix((np.concatenate([np.ones(k), -big_in[both], np.ones(k), big_out[both]]),
+                          (np.concatenate([np.arange(k)] * 2 + [k + np.arange(k)] * 2),
+                           np.concatenate([i_[both], z, x[both], z]))), shape=(2 * k, 5 * n + m))
+    width = 5 * n + m
+    constraints = [LinearConstraint(_widen(a_eq, width), b_eq, b_eq),
+                   LinearConstraint(_widen(a_ub, width), -np.inf, b_ub)]
+    if k:
+        constraints.append(LinearConstraint(one_way.tocsr(), -np.inf, np.concatenate([np.zeros(k), big_out[both]])))
+    solved = milp(np.concatenate([cost, np.zeros(m)]), constraints=constraints,
+                  integrality=np.concatenate([np.zeros(5 * n), np.ones(m)]),
+                  bounds=Bounds(np.concatenate([lower, np.zeros(m)]), np.concatenate([upper, np.ones(m)])),
+                  options={"mip_rel_gap": 1e-5})
     if not solved.success:
-        raise RuntimeError(f"the LP failed on {site} / {tariff}: {solved.message}")
+        raise RuntimeError(f"the optimum failed on {site} / {tariff}: {solved.message}")
     return round(float(solved.fun) + mean * e0, 3)
 
 
