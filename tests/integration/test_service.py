@@ -235,6 +235,10 @@ async def test_demo_starts_and_serves_its_page(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.2)
             assert plan and plan["zero_export_cost"] > 0, plan
+            # with the simulated evcc's PV forecast, which the plan uses: the history measured PV
+            solar = (await http.get(f"{url}/api/v1/plan")).json()["pv_forecast"]
+            assert solar["source"] == "evcc" and solar["error"] is None and solar["tomorrow_kwh"] > 5, solar
+            assert solar["used"] is True, solar
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 20) == 0
     finally:

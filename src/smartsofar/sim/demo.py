@@ -2,7 +2,8 @@
 
 Starts a simulated RS485 gateway with two ME3000SP units (a real Modbus RTU slave on 127.0.0.1), a simulated
 Shelly Pro 3EM (a real HTTP server on 127.0.0.1), both driven by one household replaying a measured day from
-the current time of day, and then the real service, configured like any site: its configuration file is
+the current time of day, a simulated evcc answering the household's PV day as its solar forecast
+(``sim.solar_server``), and then the real service, configured like any site: its configuration file is
 written into the demo's data directory and points at the simulators. ``--speed K`` runs the household's
 day K times faster; the control loop keeps real time. So that the History page has something to show, a
 week of history is simulated first, in another process (``sim.prefill``), while the demo already runs.
@@ -33,6 +34,7 @@ from smartsofar.sim.cli import household_from_arg
 from smartsofar.sim.inverter_server import BusFaults, InverterBus, serve_tcp
 from smartsofar.sim.meter_server import SimMeter, create_meter_app
 from smartsofar.sim.plant import Plant
+from smartsofar.sim.solar_server import create_solar_app
 from smartsofar.storage.atomic import atomic_write
 from smartsofar.tasks import cancel_and_wait
 from smartsofar.web.server import start_http
@@ -72,12 +74,13 @@ async def run_demo(args: argparse.Namespace) -> int:
                   day_start_s=local.tm_hour * 3600 + local.tm_min * 60 + local.tm_sec)
     gateway = await serve_tcp(InverterBus(plant, BusFaults(late_rate=0.01), latency_s=0.15), "127.0.0.1", 0)
     meter = await start_http(create_meter_app(SimMeter(plant), "pro3em"), "127.0.0.1", 0)
+    solar = await start_http(create_solar_app(household), "127.0.0.1", 0) if household is not None else None
     temporary = args.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="smartsofar-demo-")) if temporary else Path(args.data_dir)
     try:
         config_file = data_dir / CONFIG_FILE
         write_demo_config(config_file, gateway.sockets[0].getsockname()[1], meter.url, web_host, web_port, data_dir,
-                          args.mqtt, getattr(args, "web_settings", None))
+                          args.mqtt, getattr(args, "web_settings", None), solar.url if solar else None)
         setup_logging(args.verbose)
         service = Service(load_config(config_file), config_file, LogBuffer(), demo=True)
         filling: list[asyncio.Task[None]] = []
@@ -85,6 +88,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         def ready(running: Service) -> None:
             print(f"\nSmartSofar demo: open {running.url}\n  simulated units 1 and 2 on "
                   f"tcp://127.0.0.1:{gateway.sockets[0].getsockname()[1]}, simulated Shelly Pro 3EM on {meter.url}, "
+                  f"simulated evcc (solar forecast) on {solar.url if solar else '-'}, "
                   f"household: {args.day} at {args.speed:g}x\n  configuration: {config_file}\n  Ctrl-C to stop\n",
                   flush=True)
             if args.history_days > 0:
@@ -101,6 +105,8 @@ async def run_demo(args: argparse.Namespace) -> int:
     finally:
         gateway.close()
         await meter.stop()
+        if solar is not None:
+            await solar.stop()
         if temporary:
             shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -136,9 +142,10 @@ async def fill_history(service: Service, day: str, days: int) -> None:
 
 
 def write_demo_config(path: Path, gateway_port: int, meter_url: str, web_host: str, web_port: int, data_dir: Path,
-                      mqtt: str | None, web_settings: dict[str, Any] | None = None) -> None:
+                      mqtt: str | None, web_settings: dict[str, Any] | None = None, solar_url: str | None = None) \
+        -> None:
     """The demo site's configuration, as a user would write it (kept unless it already exists). ``web_settings``
-    go into ``[web]`` too (the Home Assistant add-on's ingress)."""
+    go into ``[web]`` too (the Home Assistant add-on's ingress); ``solar_url`` is the simulated evcc's."""
     if path.exists():
         document = tomlkit.parse(path.read_text(encoding="utf-8"))  # a kept data directory: keep its settings
     else:
@@ -164,6 +171,9 @@ def write_demo_config(path: Path, gateway_port: int, meter_url: str, web_host: s
     if "tariff" not in document:  # a tariff that needs no internet, so the Plan page has prices to show
         document["tariff"] = {"kind": "time_of_use", "price": 0.2065, "preset": "heures_creuses",
                               "offpeak_price": 0.1579}
+    pv_forecast = document.get("pv_forecast")
+    if solar_url and (pv_forecast is None or pv_forecast.get("source") == "evcc"):  # the simulated evcc moves
+        document["pv_forecast"] = {"source": "evcc", "url": solar_url}
     if mqtt:
         document["mqtt"] = {"url": mqtt}
     atomic_write(path, tomlkit.dumps(document), mode=0o600)
