@@ -43,7 +43,7 @@ class HouseHistory:
     """The house's power, one mean per 5 minutes, by epoch start, with the PV's where it was measured."""
 
     def __init__(self, rows: Sequence[tuple[float, float] | tuple[float, float, float | None]] = ()) -> None:
-        ordered = sorted((r[0], r[1], r[2] if len(r) > 2 else None) for r in rows)
+        ordered = sorted(((r[0], r[1], r[2] if len(r) > 2 else None) for r in rows), key=lambda r: r[0])
         self._ts = [r[0] for r in ordered]
         self._w = [r[1] for r in ordered]
         self._pv: list[float | None] = [r[2] for r in ordered]

@@ -131,9 +131,10 @@ class Planning:
         feeds: list[asyncio.Task[None]] = []
         if self.feed is not None:
             feeds.append(asyncio.create_task(self.feed.run(), name="prices"))
-        if self.pv_feed is not None:
-            feeds.append(asyncio.create_task(self.pv_feed.run(), name="pv forecast"))
-        changes = [feed.changed for feed in (self.feed, self.pv_feed) if feed is not None]
+        pv_feed = self.pv_feed if self.tariff.kind != "none" else None  # with no tariff nothing plans with it
+        if pv_feed is not None:
+            feeds.append(asyncio.create_task(pv_feed.run(), name="pv forecast"))
+        changes = [feed.changed for feed in (self.feed, pv_feed) if feed is not None]
         try:
             next_plan = 0.0
             while True:
