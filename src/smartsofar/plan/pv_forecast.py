@@ -73,8 +73,8 @@ class PvCurve:
         """The end of the last interval."""
         return self.intervals[-1].end if self.intervals else None
 
-    def energy_wh(self, start: float, end: float) -> float | None:
-        """The expected energy in [start, end), Wh; None unless the forecast covers all of it."""
+    def integrate(self, start: float, end: float) -> tuple[float, float]:
+        """(the expected energy Wh, the seconds the forecast covers) in [start, end)."""
         i = max(0, bisect.bisect_right(self._starts, start) - 1)
         covered = energy = 0.0
         while i < len(self.intervals) and self.intervals[i].start < end:
@@ -84,6 +84,11 @@ class PvCurve:
                 covered += overlap
                 energy += part.watts * overlap / 3600
             i += 1
+        return energy, covered
+
+    def energy_wh(self, start: float, end: float) -> float | None:
+        """The expected energy in [start, end), Wh; None unless the forecast covers all of it."""
+        energy, covered = self.integrate(start, end)
         return energy if covered >= (end - start) - 1.0 else None
 
     def to_json(self) -> list[dict[str, float]]:
@@ -211,10 +216,4 @@ def merged(old: PvCurve, new: PvCurve, keep_after: float) -> PvCurve:
 
 def day_energy_kwh(curve: PvCurve, start: float, end: float) -> float:
     """The forecast's energy over [start, end) where it is known, kWh."""
-    total = 0.0
-    for part in curve.intervals:
-        overlap = min(end, part.end) - max(start, part.start)
-        if overlap > 0:
-            total += part.watts * overlap / 3600
-    return total / 1000
-
+    return curve.integrate(start, end)[0] / 1000
