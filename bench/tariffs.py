@@ -21,7 +21,8 @@ nothing. Every bill values the change of stored energy over the week at the week
   forecast exists for the files' days.
 - ``optimum``: a linear programme (SciPy's HiGHS) over the week's true minute loads and prices, with the
   batteries' power, the BMS's 5 %..100 % and the efficiency: it knows the future and tracks perfectly, so it
-  bounds what any controller can save.
+  bounds what any controller can save. A minute imports or exports, not both (a binary per price interval
+  where the import price is below the feed-in price, which makes it a small MILP there).
 
 ``capture`` = (zero export − planner) / (zero export − optimum).
 """
