@@ -2,21 +2,26 @@
 last data and is said once per failure streak (and once more when the service answers again).
 
 A subclass names what it fetches (``what``, for the log), fetches and applies it in ``_fetch`` (True when the
-data changed), and saves it in ``_save``. ``changed`` is set whenever new data arrived, which is when the
-planner plans again; ``status`` is what the page shows.
+data changed), and says what to keep across a restart (``_snapshot``) and how to take it back (``_restore``):
+the base writes it to the data directory atomically whenever it changed, and reads it back at start.
+``changed`` is set whenever new data arrived, which is when the planner plans again; ``status`` is what the
+page shows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from smartsofar.errors import DeviceError, InvalidInputError
+from smartsofar.storage.atomic import atomic_write, remove_orphans
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +31,9 @@ class Feed:
 
     what = "data"
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, cache: Path | None, *, clock: Callable[[], float] = time.time,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.cache = cache
         self.clock = clock
         self._client = client
         self.changed = asyncio.Event()
@@ -38,8 +45,33 @@ class Feed:
         """Fetch and apply; True when the data changed. DeviceError / InvalidInputError when it cannot."""
         raise NotImplementedError
 
+    def _snapshot(self) -> object:
+        """What to keep across a restart (JSON-ready)."""
+        raise NotImplementedError
+
+    def _restore(self, data: Any) -> None:
+        """Take back what ``_snapshot`` kept (InvalidInputError, ValueError, TypeError... when it cannot)."""
+        raise NotImplementedError
+
     def _save(self) -> None:
-        """Keep the data across a restart."""
+        if self.cache is None:
+            return
+        try:
+            atomic_write(self.cache, json.dumps(self._snapshot()))
+        except OSError as exc:
+            log.warning("%s: cannot save %s: %s", self.what, self.cache, exc)
+
+    def _load(self) -> None:
+        """At start: what was saved, if anything (a file that cannot be read is said and left)."""
+        if self.cache is None:
+            return
+        remove_orphans(self.cache)
+        try:
+            self._restore(json.loads(self.cache.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, TypeError, AttributeError, InvalidInputError) as exc:
+            log.warning("%s: %s cannot be read (%s); starting without it", self.what, self.cache, exc)
 
     @property
     def period_s(self) -> float:

@@ -6,8 +6,6 @@ set whenever a new forecast arrives, which is when the planner re-plans.
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Callable
 from datetime import tzinfo
@@ -17,12 +15,9 @@ from typing import Any
 import httpx
 
 from smartsofar.config_tariff import PvForecastConfig
-from smartsofar.errors import InvalidInputError
 from smartsofar.feed_base import Feed
 from smartsofar.plan.pv_forecast import PvCurve, fetch_pv_forecast, merged
-from smartsofar.storage.atomic import atomic_write, remove_orphans
 
-log = logging.getLogger(__name__)
 KEEP_S = 2 * 86400.0  # forecast intervals older than this are dropped
 
 
@@ -34,14 +29,11 @@ class PvFeed(Feed):
 
     def __init__(self, config: PvForecastConfig, zone: tzinfo, cache: Path | None, *,
                  clock: Callable[[], float] = time.time, client: httpx.AsyncClient | None = None) -> None:
-        super().__init__(clock=clock, client=client)
+        super().__init__(cache, clock=clock, client=client)
         self.config = config
         self.zone = zone
-        self.cache = cache
         self.curve = PvCurve()
-        if cache is not None:
-            remove_orphans(cache)
-            self._load()
+        self._load()
 
     @property
     def period_s(self) -> float:
@@ -58,22 +50,9 @@ class PvFeed(Feed):
         self.curve = curve
         return True
 
-    def _save(self) -> None:
-        if self.cache is None:
-            return
-        try:
-            atomic_write(self.cache, json.dumps({"source": self.config.source, "intervals": self.curve.to_json()}))
-        except OSError as exc:
-            log.warning("PV forecast: cannot save %s: %s", self.cache, exc)
+    def _snapshot(self) -> object:
+        return {"source": self.config.source, "intervals": self.curve.to_json()}
 
-    def _load(self) -> None:
-        assert self.cache is not None
-        try:
-            data = json.loads(self.cache.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.get("source") != self.config.source:
-                return  # another source's forecast: not this one's
+    def _restore(self, data: Any) -> None:
+        if isinstance(data, dict) and data.get("source") == self.config.source:  # not another source's forecast
             self.curve = PvCurve.from_json(data.get("intervals"), str(self.cache))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError, InvalidInputError) as exc:
-            log.warning("PV forecast: %s cannot be read (%s); starting without a saved forecast", self.cache, exc)

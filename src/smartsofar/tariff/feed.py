@@ -8,8 +8,6 @@ which is when the planner re-plans.
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Callable
 from datetime import date
@@ -18,15 +16,12 @@ from typing import Any
 
 import httpx
 
-from smartsofar.errors import InvalidInputError
 from smartsofar.feed_base import Feed
-from smartsofar.storage.atomic import atomic_write, remove_orphans
 from smartsofar.tariff.prices import PriceCurve
 from smartsofar.tariff.site_tariff import SiteTariff
 from smartsofar.tariff.sources import fetch_colours, fetch_spot
 from smartsofar.tariff.tempo import colour_name
 
-log = logging.getLogger(__name__)
 KEEP_S = 3 * 86400  # prices older than this are dropped
 
 
@@ -37,12 +32,9 @@ class PriceFeed(Feed):
 
     def __init__(self, tariff: SiteTariff, cache: Path | None, *, clock: Callable[[], float] = time.time,
                  client: httpx.AsyncClient | None = None) -> None:
-        super().__init__(clock=clock, client=client)
+        super().__init__(cache, clock=clock, client=client)
         self.tariff = tariff
-        self.cache = cache
-        if cache is not None:
-            remove_orphans(cache)
-            self._load()
+        self._load()
 
     @property
     def period_s(self) -> float:
@@ -63,26 +55,12 @@ class PriceFeed(Feed):
         self.tariff.forget_before(now - KEEP_S)
         return changed
 
-    def _save(self) -> None:
-        if self.cache is None:
-            return
-        data = {"spot": self.tariff.spot.to_json(),
+    def _snapshot(self) -> object:
+        return {"spot": self.tariff.spot.to_json(),
                 "colours": {d.isoformat(): c for d, c in sorted(self.tariff.colours.days.items())[-400:]}}
-        try:
-            atomic_write(self.cache, json.dumps(data))
-        except OSError as exc:
-            log.warning("prices: cannot save %s: %s", self.cache, exc)
 
-    def _load(self) -> None:
-        assert self.cache is not None
-        try:
-            data = json.loads(self.cache.read_text(encoding="utf-8"))
-            spot = PriceCurve.from_json(data.get("spot", []), str(self.cache))
-            colours = {date.fromisoformat(d): c for d, c in data.get("colours", {}).items() if colour_name(c)}
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError, TypeError, AttributeError, InvalidInputError) as exc:
-            log.warning("prices: %s cannot be read (%s); starting without saved prices", self.cache, exc)
-            return
+    def _restore(self, data: Any) -> None:
+        spot = PriceCurve.from_json(data.get("spot", []), str(self.cache))
+        colours = {date.fromisoformat(d): c for d, c in data.get("colours", {}).items() if colour_name(c)}
         self.tariff.set_spot(spot)
         self.tariff.set_colours(colours)
