@@ -39,6 +39,7 @@ from markers import write_between_markers
 from processes import free_port, lag_cell, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
+DAY = ROOT.parent / "shared" / "data" / "days" / "2007-06-10.csv"  # a measured day the simulators play
 PYTHON = sys.executable
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -67,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dev-venv", action="store_true", help="run the service with this interpreter, not a "
                         "production install made for the run")
     args = parser.parse_args(argv)
+    if not DAY.exists():
+        print(f"{DAY} is missing: this benchmark plays that measured day (../shared is not there)", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="smartsofar-venv-") as venv:
         python = PYTHON if args.dev_venv else production_python(Path(venv))
         return measure(args, python)
@@ -87,10 +91,10 @@ def measure(args: argparse.Namespace, python: str) -> int:
         log_path = Path(data_dir) / "service.log"
         simulators = [
             subprocess.Popen([PYTHON, "-m", "smartsofar.cli", "sim-inverter", "--listen",
-                              f"tcp://127.0.0.1:{bus_port}", "--units", "1,2,3,4", "--day", "2007-06-10"],
+                              f"tcp://127.0.0.1:{bus_port}", "--units", "1,2,3,4", "--day", str(DAY)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
             subprocess.Popen([PYTHON, "-m", "smartsofar.cli", "sim-meter", "--listen", f"127.0.0.1:{meter_port}",
-                              "--units", "1,2,3,4", "--day", "2007-06-10"],
+                              "--units", "1,2,3,4", "--day", str(DAY)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         ]
         baseline = subprocess.Popen([python, "-c", "import smartsofar.cli, time; time.sleep(1e6)"])

@@ -61,6 +61,7 @@ from smartsofar.storage.recorder import HistoryRecorder
 from smartsofar.tasks import cancel_and_wait
 
 HOUR = 3600
+DAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "days" / "2007-06-10.csv"  # the measured day played
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
@@ -120,7 +121,7 @@ async def soak(hours: float, directory: Path) -> dict[str, Any]:
     def clock() -> float:
         return t
 
-    household = DayProfile.bundled("2007-06-10")
+    household = DayProfile.from_csv(DAY)
     plant = Plant(household, [1, 2], clock=clock, day_start_s=0.0)
     meter = SecondMeter(noise_w=5.0)
     ports = {uid: PlantUnitPort(plant, uid) for uid in (1, 2)}
@@ -245,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--write", type=Path, help="put the result table into this Markdown file")
     args = parser.parse_args(argv)
+    if not DAY.exists():
+        print(f"{DAY} is missing: the soak plays that measured day (../shared is not there)", file=sys.stderr)
+        return 2
     if not Path(MOSQUITTO).exists():
         print("mosquitto is not installed (scripts/install --dev installs it)", file=sys.stderr)
         return 2

@@ -212,7 +212,7 @@ async def run_addon(args: argparse.Namespace) -> int:
     if options.bus_url() is None:
         log.warning("no serial_port or gateway_url in the add-on's options: running the demo (simulated units "
                     "and meter) until they are set")
-        demo = argparse.Namespace(day="2007-06-10", speed=1.0, soc=50.0, data_dir=str(data_dir / "demo"),
+        demo = argparse.Namespace(day="summer", speed=1.0, soc=50.0, data_dir=str(data_dir / "demo"),
                                   history_days=7, mqtt=mqtt_url, web=args.web, verbose=args.verbose,
                                   web_settings=web_settings(slug, args.web))
         (data_dir / "demo").mkdir(parents=True, exist_ok=True)

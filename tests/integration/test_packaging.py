@@ -14,15 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "smartsofar"
 
 
-def test_the_wheel_carries_the_page_the_bundled_days_and_the_vendored_licences(tmp_path: Path) -> None:
+def test_the_wheel_carries_the_page_and_the_vendored_licences_and_no_measured_data(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
                     "--wheel-dir", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=600)
     wheel = next(tmp_path.glob("smartsofar-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"smartsofar/{path.relative_to(PACKAGE).as_posix()}" for path in PACKAGE.rglob("*")
                 if path.is_file() and "__pycache__" not in path.parts}
-    assert {"smartsofar/web/static/index.html", "smartsofar/web/static/vendor/uplot/LICENSE",
-            "smartsofar/data/2007-06-10.csv"} <= expected
+    assert {"smartsofar/web/static/index.html", "smartsofar/web/static/vendor/uplot/LICENSE"} <= expected
+    assert not [n for n in names if n.endswith((".csv", ".csv.gz"))], "data files in the wheel"
     assert expected - names == set(), "files of the package that a pip install would not have"
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "smartsofar = smartsofar.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -17,13 +17,6 @@ def _write(tmp_path: Path, rows: list[str], header: str = "minute,load_w,pv_w") 
     return path
 
 
-def test_bundled_day_loads_and_has_a_sunny_noon() -> None:
-    day = DayProfile.bundled("2007-06-10")
-    assert day.pv_w(13 * 3600) > 1000
-    assert day.pv_w(1 * 3600) == 0
-    assert 50 < day.load_w(3 * 3600) < 10000
-
-
 def test_load_steps_once_inside_each_minute_and_pv_is_interpolated(tmp_path: Path) -> None:
     rows = [f"{m},{100 + m},{10 * m}" for m in range(1440)]
     day = DayProfile.from_csv(_write(tmp_path, rows), seed=3)

@@ -69,7 +69,7 @@ def test_a_malformed_load_file_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="line 3"):
         scenario_from_args(args_for("--load", str(bad)))
     with pytest.raises(InvalidInputError, match="go with --load"):
-        scenario_from_args(args_for("--day", "2007-06-10", "--seconds", "60"))
+        scenario_from_args(args_for("--day", "summer", "--seconds", "60"))
 
 
 def test_sim_inverter_takes_each_units_response() -> None:

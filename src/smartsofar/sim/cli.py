@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from smartsofar.errors import ConfigError, InvalidInputError
 from smartsofar.sim.battery import BatterySpec
+from smartsofar.sim.demo_days import demo_day
 from smartsofar.sim.household import DayProfile, Household
 from smartsofar.sim.inverter_server import BusFaults, InverterBus, SerialLink, serve_tcp
 from smartsofar.sim.plant import Plant
@@ -20,7 +21,7 @@ def add_sim_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                      help="tcp://HOST:PORT, serial:///dev/DEVICE (e.g. one end of a socat pair) or pty")
     sim.add_argument("--units", default="1", help="comma-separated slave ids, e.g. 1,2")
     sim.add_argument("--soc", type=float, default=50.0, help="initial state of charge, %%")
-    sim.add_argument("--day", help="household day: a minute,load_w,pv_w CSV file or a bundled day name")
+    sim.add_argument("--day", help="household day: a minute,load_w,pv_w CSV file, or a built-in day (summer, winter)")
     sim.add_argument("--speed", type=float, default=1.0, help="household day runs this many times faster")
     sim.add_argument("--latency", type=float, default=0.15, help="reply latency, s")
     sim.add_argument("--late-rate", type=float, default=0.01, help="share of replies sent late (1.2 s)")
@@ -68,10 +69,7 @@ def household_from_arg(day: str | None) -> Household | None:
         return None
     if day.endswith(".csv"):
         return DayProfile.from_csv(day)
-    try:
-        return DayProfile.bundled(day)
-    except FileNotFoundError:
-        raise InvalidInputError(f"no bundled day {day!r}") from None
+    return demo_day(day)
 
 
 def build_bus(args: argparse.Namespace) -> InverterBus:

@@ -1,12 +1,13 @@
 """``smartsofar demo``: the whole product with no hardware.
 
 Starts a simulated RS485 gateway with two ME3000SP units (a real Modbus RTU slave on 127.0.0.1), a simulated
-Shelly Pro 3EM (a real HTTP server on 127.0.0.1), both driven by one household replaying a measured day from
-the current time of day, a simulated evcc answering the household's PV day as its solar forecast
-(``sim.solar_server``), and then the real service, configured like any site: its configuration file is
-written into the demo's data directory and points at the simulators. ``--speed K`` runs the household's
-day K times faster; the control loop keeps real time. So that the History page has something to show, a
-week of history is simulated first, in another process (``sim.prefill``), while the demo already runs.
+Shelly Pro 3EM (a real HTTP server on 127.0.0.1), both driven by one household playing a day (a built-in one,
+``sim.demo_days``, or the user's file) from the current time of day, a simulated evcc answering the
+household's PV day as its solar forecast (``sim.solar_server``), and then the real service, configured like
+any site: its configuration file is written into the demo's data directory and points at the simulators.
+``--speed K`` runs the household's day K times faster; the control loop keeps real time. So that the History
+page has something to show, a week of history is simulated first, in another process (``sim.prefill``),
+while the demo already runs.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     demo = sub.add_parser("demo", help="run SmartSofar against simulated units and a simulated meter",
                           description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--web", default="127.0.0.1:8080", help="HOST:PORT of the web page (default 127.0.0.1:8080)")
-    demo.add_argument("--day", default="2007-06-10", help="a bundled day (2007-06-10, 2007-01-16) or a CSV file")
+    demo.add_argument("--day", default="summer",
+                      help="a built-in day (summer, winter) or a minute,load_w,pv_w CSV file")
     demo.add_argument("--speed", type=float, default=1.0, help="the household's day runs this many times faster")
     demo.add_argument("--soc", type=float, default=50.0, help="the batteries' state of charge at the start, %%")
     demo.add_argument("--data-dir", help="keep state and history here (default: a temporary directory)")

@@ -1,4 +1,4 @@
-"""Household load and PV over time: measured minute days, or second-resolution series.
+"""Household load and PV over time: minute days (measured, or built in: ``sim.demo_days``), or second series.
 
 ``DayProfile`` plays a ``minute,load_w,pv_w`` file of one day or several consecutive days (minute 0 ...
 N·1440−1): the load steps once inside each minute, at a random second drawn with a fixed seed (so a
@@ -16,7 +16,6 @@ import csv
 import gzip
 import random
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
@@ -80,12 +79,6 @@ class DayProfile:
         """Read a ``minute,load_w,pv_w`` file; InvalidInputError naming the line if it is malformed."""
         text = Path(path).read_text(encoding="utf-8")
         return cls._parse(text, str(path), seed)
-
-    @classmethod
-    def bundled(cls, name: str = "2007-06-10", seed: int = 2007) -> DayProfile:
-        """A day shipped inside the package (see ``data/README``)."""
-        text = resources.files("smartsofar").joinpath("data", f"{name}.csv").read_text(encoding="utf-8")
-        return cls._parse(text, name, seed)
 
     @classmethod
     def _parse(cls, text: str, name: str, seed: int) -> DayProfile:

@@ -38,7 +38,7 @@ def add_sim_meter_arguments(sub: argparse._SubParsersAction[argparse.ArgumentPar
     sim.add_argument("--password", help="shelly: require this password (digest for Gen2, basic for Gen1)")
     sim.add_argument("--token", default="demo-token", help="homeassistant: the access token it accepts")
     sim.add_argument("--topic", default="smartsofar-sim/grid", help="mqtt: the topic")
-    sim.add_argument("--day", help="household day: a minute,load_w,pv_w CSV file or a bundled day name")
+    sim.add_argument("--day", help="household day: a minute,load_w,pv_w CSV file, or a built-in day (summer, winter)")
     sim.add_argument("--speed", type=float, default=1.0, help="household day runs this many times faster")
     sim.add_argument("--units", default="", help="simulated battery units on the site (ids)")
     sim.add_argument("--noise", type=float, default=5.0, help="± W of noise per phase")

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m smartsofar.sim.prefill --db FILE --day DAY --units 1,2 --days 7 [--until UNIX]``."""
     parser = argparse.ArgumentParser(prog="python -m smartsofar.sim.prefill", description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True, help="the history database to fill")
-    parser.add_argument("--day", default="2007-06-10", help="a bundled day or a minute CSV, repeated every day")
+    parser.add_argument("--day", default="summer", help="a built-in day or a minute CSV, repeated every day")
     parser.add_argument("--units", default="1,2", help="the units' slave ids")
     parser.add_argument("--days", type=int, default=7, help="how many days before today (default 7)")
     parser.add_argument("--until", type=float, help="the end, Unix time (default now)")

@@ -33,7 +33,7 @@ def add_simulate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
                          "1 s dead time, 1000 W/s ramp, meter at 1 Hz with ±5 W noise) and compares it with no "
                          "battery and with a zero-latency oracle.")
     source = cmd.add_mutually_exclusive_group(required=True)
-    source.add_argument("--day", help="a minute,load_w,pv_w CSV file or a bundled day (2007-06-10)")
+    source.add_argument("--day", help="a minute,load_w,pv_w CSV file, or a built-in day (summer, winter)")
     source.add_argument("--load", type=Path, help="a second,load_w[,pv_w] CSV file (gzip accepted)")
     cmd.add_argument("--pv", type=Path, help="with --load: a second,pv_w CSV file, played from its own second 0")
     cmd.add_argument("--base-load", type=float, default=0.0, help="with --load: W added to every second")
