@@ -107,12 +107,12 @@ class HouseHistory:
         return self._ts[0] if self._ts else None
 
 
-def _past_days(start: float, zone: tzinfo, days: int) -> list[tuple[float, float]]:
-    """(the same local time ``back`` days earlier, its weight) for back = 1 .. days."""
+def _past_days(start: float, zone: tzinfo, days: int, only: int | None = None) -> list[tuple[float, float]]:
+    """(the same local time ``back`` days earlier, its weight) for back = 1 .. days (or back = ``only``)."""
     moment = datetime.fromtimestamp(start, zone)
     weekend = moment.weekday() >= 5
     out = []
-    for back in range(1, days + 1):
+    for back in range(1, days + 1) if only is None else (only,):
         then = moment - timedelta(days=back)
         out.append((then.timestamp(),
                     RECENCY ** (back - 1) * (SAME_KIND_WEIGHT if (then.weekday() >= 5) == weekend else 1.0)))
@@ -120,10 +120,10 @@ def _past_days(start: float, zone: tzinfo, days: int) -> list[tuple[float, float
 
 
 def _from_history(history: HouseHistory, start: float, end: float, zone: tzinfo, days: int,
-                  now: float | None) -> SlotForecast | None:
+                  now: float | None, only: int | None = None) -> SlotForecast | None:
     """The past days' need and surplus at the same time (None when no past day covers the slot)."""
     need = surplus = weight = 0.0
-    for t0, w in _past_days(start, zone, days):
+    for t0, w in _past_days(start, zone, days, only):
         t1 = t0 + (end - start)
         if now is not None and t1 > now:
             continue
@@ -138,7 +138,7 @@ def _from_history(history: HouseHistory, start: float, end: float, zone: tzinfo,
 
 
 def _with_pv(history: HouseHistory, start: float, end: float, zone: tzinfo, days: int, now: float | None,
-             pv: PvCurve) -> SlotForecast | None:
+             pv: PvCurve, only: int | None = None) -> SlotForecast | None:
     """The past days' load at the same time minus the PV forecast, 5 minutes at a time (None when a step has
     no past day or no forecast)."""
     need = surplus = 0.0
@@ -149,7 +149,7 @@ def _with_pv(history: HouseHistory, start: float, end: float, zone: tzinfo, days
         if produced is None:
             return None
         load = weight = 0.0
-        for t0, w in _past_days(t, zone, days):
+        for t0, w in _past_days(t, zone, days, only):
             t1 = t0 + (step_end - t)
             if now is not None and t1 > now:
                 continue
@@ -176,11 +176,8 @@ def forecast(history: HouseHistory, slots: Sequence[tuple[float, float]], zone: 
     """
     out: list[SlotForecast] = []
     missing: list[int] = []
-    use_pv = pv is not None and bool(pv) and history.pv_measured
     for start, end in slots:
-        predicted = _with_pv(history, start, end, zone, days, now, pv) if use_pv and pv is not None else None
-        if predicted is None:
-            predicted = _from_history(history, start, end, zone, days, now)
+        predicted = _one_slot(history, start, end, zone, days, now, pv)
         if predicted is not None:
             out.append(predicted)
         else:
@@ -194,4 +191,33 @@ def forecast(history: HouseHistory, slots: Sequence[tuple[float, float]], zone: 
         for i in missing:
             f = out[i]
             out[i] = SlotForecast(f.start, f.end, need_rate * (f.end - f.start), surplus_rate * (f.end - f.start))
+    return out
+
+
+def _one_slot(history: HouseHistory, start: float, end: float, zone: tzinfo, days: int, now: float | None,
+              pv: PvCurve | None, only: int | None = None) -> SlotForecast | None:
+    if pv is not None and pv and history.pv_measured:
+        predicted = _with_pv(history, start, end, zone, days, now, pv, only)
+        if predicted is not None:
+            return predicted
+    return _from_history(history, start, end, zone, days, now, only)
+
+
+def scenarios(history: HouseHistory, expected: Sequence[SlotForecast], zone: tzinfo, *, days: int = 7,
+              now: float | None = None, pv: PvCurve | None = None) -> list[tuple[float, list[SlotForecast]]]:
+    """Each of the last ``days`` days on its own, as the house might do it again, with its weight in the forecast:
+    what the average ``expected`` (from ``forecast``) hides. A slot the day does not cover (that time, so many days
+    back, is still to come, or is not in the history) keeps the expected value."""
+    if not expected:
+        return []
+    out = []
+    for back, (_, weight) in enumerate(_past_days(expected[0].start if now is None else now, zone, days), start=1):
+        slots = []
+        covered = False
+        for f in expected:
+            own = _one_slot(history, f.start, f.end, zone, days, now, pv, only=back)
+            covered = covered or own is not None
+            slots.append(own if own is not None else f)
+        if covered:
+            out.append((weight, slots))
     return out

@@ -1,6 +1,6 @@
 """Making a plan from the site's tariff, its history and its batteries: the slots, their prices (published or
-estimated), the forecast, then ``plan.planner``. Used by the service's planning task and by the simulation,
-so both plan the same way from the same kind of inputs.
+estimated), the forecast, then ``plan.planner``, its grid charging hedged on each recent day (``plan.hedge``).
+Used by the service's planning task and by the simulation, so both plan the same way from the same inputs.
 
 Beyond what is published, prices are estimated from the same hour a day earlier (or the latest known price),
 so a plan made at 09:00 still sees a whole day; it is re-made when the real prices come out.
@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 
 from smartsofar.config_tariff import PlannerConfig
-from smartsofar.plan.forecast import HouseHistory, forecast
-from smartsofar.plan.planner import Bank, Plan, PlanInput, plan
+from smartsofar.plan.forecast import HouseHistory, forecast, scenarios
+from smartsofar.plan.hedge import hedge
+from smartsofar.plan.planner import Bank, Plan, PlanInput, plan, solve
 from smartsofar.plan.pv_forecast import PvCurve
 from smartsofar.tariff.site_tariff import SiteTariff
 
@@ -62,7 +63,10 @@ def make_plan(tariff: SiteTariff, history: HouseHistory, bank: Bank, now: float,
         imp, guessed = _price(imports.at(mid) if known else None, imports.at(mid - DAY_S), last_import)
         exp, _ = _price(exports.at(mid) if known else None, exports.at(mid - DAY_S), last_export)
         inputs.append(PlanInput(f, imp, exp, guessed))
-    return plan(bank, inputs, now)
+    if not inputs:
+        return plan(bank, inputs, now)
+    days = scenarios(history, predicted, tariff.zone, days=config.history_days, now=now, pv=pv)
+    return hedge(bank, inputs, solve(bank, inputs), days, now)
 
 
 def bank_from(capacity_wh: float, soc_pct: float, floor_pct: float, ceiling_pct: float, max_charge_w: float,

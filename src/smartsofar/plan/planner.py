@@ -11,7 +11,9 @@ SoC as energies). Each slot takes one of three actions, which are what the inner
 A dynamic programme over the bank's energy (``LEVELS`` steps) finds the cheapest run of actions given the
 import and feed-in prices and the forecast (``plan.forecast``); the energy left at the end is valued at the
 horizon's cheapest import price, discharged: a plan can neither look cheap by emptying the bank nor buy energy
-only to end fuller. Pure and
+only to end fuller. The programme's choices, one per slot and energy level, are a ``Policy``: ``plan`` follows it
+from the bank's energy now, and ``walk`` can follow it with grid charging stopped at a lower energy
+(``grid_top_wh``), which is how ``plan.hedge`` keeps the charge to what the house will most likely use. Pure and
 deterministic: the same inputs give the same plan.
 """
 
@@ -110,6 +112,7 @@ class Plan:
     end_value_per_kwh: float
     notes: tuple[str, ...] = field(default=())
     capacity_wh: float = 0.0  # the bank's, for comparing the plan with the SoC
+    hedge: str | None = None  # why grid charging stops lower than the average day would want (``plan.hedge``)
 
     def index_at(self, t: float) -> int | None:
         """The index of the slot in force at ``t``."""
@@ -139,14 +142,17 @@ class Plan:
         return self.slots[-1].end if self.slots else self.made_at
 
 
-def _step(bank: Bank, energy: float, slot: PlanInput, action: Action, fraction: float) \
-        -> tuple[float, float, float]:
-    """(energy at the end, import Wh, export Wh) of one slot from ``energy``."""
+def _step(bank: Bank, energy: float, slot: PlanInput, action: Action, fraction: float,
+          grid_top_wh: float = math.inf) -> tuple[float, float, float]:
+    """(energy at the end, import Wh, export Wh) of one slot from ``energy``; the grid charges no further than
+    ``grid_top_wh``."""
     hours = (slot.end - slot.start) / 3600
     need, surplus = slot.forecast.need_wh, slot.forecast.surplus_wh
     room_in = max(0.0, bank.ceiling_wh - energy) / bank.charge_efficiency  # AC Wh it can still take
     room_out = max(0.0, energy - bank.floor_wh) * bank.discharge_efficiency  # AC Wh it can still give
     grid_charge = fraction * bank.grid_charge_w * hours if action is Action.CHARGE else 0.0
+    if grid_charge and grid_top_wh < bank.ceiling_wh:  # the grid tops up what the surplus leaves, to the top
+        grid_charge = min(grid_charge, max(0.0, (grid_top_wh - energy) / bank.charge_efficiency - surplus))
     charge = min(bank.max_charge_w * hours, room_in, surplus + grid_charge)
     discharge = 0.0
     if action is Action.NORMAL and bank.allow_discharge:
@@ -166,10 +172,30 @@ def _options(bank: Bank) -> list[tuple[Action, float]]:
     return options
 
 
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The programme's choice in each slot at each of its energy levels, and the value of energy left at the end."""
+
+    choices: list[list[tuple[Action, float]]]
+    levels: list[float]
+    step: float
+    end_value_per_kwh: float
+
+    def choice(self, slot_index: int, energy: float) -> tuple[Action, float]:
+        """The action and grid-charge fraction at the level nearest ``energy``."""
+        index = round((energy - self.levels[0]) / self.step) if self.step else 0
+        return self.choices[slot_index][max(0, min(len(self.levels) - 1, index))]
+
+
 def plan(bank: Bank, slots: Sequence[PlanInput], now: float) -> Plan:
     """The cheapest run of actions over ``slots`` from the bank's energy now."""
     if not slots:
         return Plan(now, (), 0.0, 0.0, 0.0, ("no prices to plan with",))
+    return walk(bank, slots, solve(bank, slots), now)
+
+
+def solve(bank: Bank, slots: Sequence[PlanInput]) -> Policy:
+    """The dynamic programme over ``slots`` (at least one)."""
     low, high = bank.floor_wh, max(bank.floor_wh, bank.ceiling_wh)
     step = (high - low) / LEVELS if high > low else 0.0
     levels = [low + i * step for i in range(LEVELS + 1)] if step else [low]
@@ -201,20 +227,22 @@ def plan(bank: Bank, slots: Sequence[PlanInput], now: float) -> Plan:
         future = best_values
         choices.append(best_choices)
     choices.reverse()
-    return _walk(bank, slots, choices, levels, step, now, end_value * 1000)
+    return Policy(choices, levels, step, end_value * 1000)
 
 
-def _walk(bank: Bank, slots: Sequence[PlanInput], choices: list[list[tuple[Action, float]]], levels: list[float],
-          step: float, now: float, end_value_per_kwh: float) -> Plan:
-    """Follow the chosen actions forward from the bank's real energy."""
+def walk(bank: Bank, slots: Sequence[PlanInput], policy: Policy, now: float, grid_top_wh: float = math.inf,
+         hedge: str | None = None) -> Plan:
+    """Follow the policy forward from the bank's real energy, the grid charging no further than ``grid_top_wh``."""
     energy = min(bank.ceiling_wh, max(bank.floor_wh, bank.energy_wh))
     ze_energy = energy
+    end_value_per_kwh = policy.end_value_per_kwh
     planned: list[SlotPlan] = []
     cost = ze_cost = 0.0
     for i, slot in enumerate(slots):
-        index = round((energy - levels[0]) / step) if step else 0
-        action, fraction = choices[i][max(0, min(len(levels) - 1, index))]
-        end, imported, exported = _step(bank, energy, slot, action, fraction)
+        action, fraction = policy.choice(i, energy)
+        end, imported, exported = _step(bank, energy, slot, action, fraction, grid_top_wh)
+        if action is Action.CHARGE and end <= energy + EPSILON and grid_top_wh < math.inf:
+            action = Action.HOLD  # at the top already: what is left of the charge is holding
         planned.append(SlotPlan(slot.start, slot.end, action, fraction * bank.grid_charge_w if
                                 action is Action.CHARGE else 0.0, energy, end, bank.soc_pct(end), imported, exported,
                                 slot.import_price, slot.export_price, slot.estimated))
@@ -225,4 +253,15 @@ def _walk(bank: Bank, slots: Sequence[PlanInput], choices: list[list[tuple[Actio
     cost -= end_value_per_kwh * (energy - bank.energy_wh) / 1000
     ze_cost -= end_value_per_kwh * (ze_energy - bank.energy_wh) / 1000
     return Plan(now, tuple(planned), round(cost, 4), round(ze_cost, 4), round(end_value_per_kwh, 5),
-                capacity_wh=bank.capacity_wh)
+                capacity_wh=bank.capacity_wh, hedge=hedge)
+
+
+def policy_cost(bank: Bank, slots: Sequence[PlanInput], policy: Policy, grid_top_wh: float = math.inf) -> float:
+    """What following the policy costs over ``slots`` (energy left at the end valued as the programme values it)."""
+    energy = start = min(bank.ceiling_wh, max(bank.floor_wh, bank.energy_wh))
+    cost = 0.0
+    for i, slot in enumerate(slots):
+        action, fraction = policy.choice(i, energy)
+        energy, imported, exported = _step(bank, energy, slot, action, fraction, grid_top_wh)
+        cost += (imported * slot.import_price - exported * slot.export_price) / 1000
+    return cost - policy.end_value_per_kwh * (energy - start) / 1000

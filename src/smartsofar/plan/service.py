@@ -200,7 +200,8 @@ class Planning:
             "pv_forecast": self._pv_view(now),
             "plan": None if plan is None else {
                 "made_at": plan.made_at, "until": plan.until, "expected_cost": plan.expected_cost,
-                "zero_export_cost": plan.zero_export_cost, "slots": slots, "reasons": reasons},
+                "zero_export_cost": plan.zero_export_cost, "slots": slots, "reasons": reasons,
+                "hedge": plan.hedge},
             "battery_mode": intent.to_json(),
             "external": None if external is None else {"mode": str(external.mode), "expires_at": external.expires_at,
                                                         "who": external.who},

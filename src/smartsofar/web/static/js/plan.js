@@ -64,7 +64,7 @@ function renderChart(view) {
 
 /** @param {PlanView} view */
 function renderReasons(view) {
-  const reasons = view.plan ? view.plan.reasons : [];
+  const reasons = view.plan ? [...(view.plan.hedge ? [view.plan.hedge] : []), ...view.plan.reasons] : [];
   $("#plan-reasons").replaceChildren(...reasons.map((r) => el("li", { text: r })));
   const plan = view.plan;
   const feed = view.feed;
