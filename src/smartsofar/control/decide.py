@@ -39,6 +39,7 @@ DOUBT_S = 15.0  # a unit whose report contradicted its plan this recently makes 
 MAX_BACKOFF_HOLD_S = 30.0  # while backing off, a command is left this long at most to land
 METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second ...
 WINDOW_SLACK_S = 1.0  # ... but that second may end up to a second before its reply arrives
+DISAGREE_W = 1.0  # plausible trajectories further apart than this in the window: a transition
 OK = SafetyState.OK
 
 
@@ -122,9 +123,10 @@ def _track(inputs: DecisionInputs, memory: ControlMemory, sample: MeterSample) -
     for unit in units:
         plan = unit.plan
         battery_mean += plan.mean_w(window_start, sample.taken_at)
-        if plan.moving_between(window_start - WINDOW_SLACK_S, sample.taken_at + WINDOW_SLACK_S):
-            in_transition = True
-            unit_low, unit_high = plan.range_w(window_start - WINDOW_SLACK_S, sample.taken_at + WINDOW_SLACK_S / 4)
+        unit_low, unit_high = plan.range_w(window_start - WINDOW_SLACK_S, sample.taken_at + WINDOW_SLACK_S / 4)
+        if unit_high - unit_low > DISAGREE_W or plan.moving_between(window_start - WINDOW_SLACK_S,
+                                                                     sample.taken_at + WINDOW_SLACK_S):
+            in_transition = True  # moving, or not known to have moved yet: a slow unit's dead time counts
         else:
             unit_low = unit_high = plan.power_at(sample.taken_at)
         low, high = low + unit_low, high + unit_high

@@ -114,3 +114,22 @@ def test_a_late_meter_holds_but_a_unit_no_longer_allowed_is_still_cut() -> None:
 
 def test_every_mode_has_a_decision() -> None:
     assert set(DECIDERS) == set(Mode)
+
+
+def test_a_unit_still_in_a_slow_dead_time_is_not_given_more_while_its_response_is_unknown() -> None:
+    unit = FakeUnit(1, room(1))
+    unit.plan = PowerEnvelope(ResponseLearner(Response(1.0, 1000.0)).bounds())  # not learned: 0.2 to 5 s dead time
+    memory = ControlMemory(ControlConfig())
+
+    def at(t: float, grid_w: float) -> dict[int, int]:
+        decision = decide(DecisionInputs(now=t + 0.1, mode=AUTO, control=ControlConfig(), units=[unit],
+                                         sample=sample(grid_w, at=t), verdict=MeterVerdict.USE), memory)
+        return decision.setpoints
+
+    assert at(99.0, 0.0) == {}
+    first = at(100.0, 300.0)  # the house starts drawing 300 W
+    assert first[1] < -250
+    unit.plan.command(100.35, first[1])  # the bus was busy: accepted a little after the decision
+    unit.setpoint_w = first[1]
+    for t in (101.0, 102.0, 103.0, 104.0):  # the unit has not moved yet: a 4 s dead time is plausible
+        assert at(t, 300.0) == {}, f"commanded more at {t} s while the first command may still be on its way"
