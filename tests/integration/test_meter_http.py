@@ -119,7 +119,7 @@ async def test_outage_makes_the_sample_stale_within_the_limit_then_recovers(
 async def test_frozen_simulated_meter_is_detected(pro3em: tuple[SimMeter, RunningHttpServer]) -> None:
     sim, server = pro3em
     meter = await open_meter(server.url, password="s3cret")
-    poller = MeterPoller(meter, frozen_after_s=0.3)
+    poller = MeterPoller(meter, interval_s=0.1, frozen_after_s=0.3)  # polled every 0.1 s, as below
     poller.window = SecondWindow(0.05)  # polls 0.1 s apart, each its own sample
     await poller.poll_once()
     sim.faults.frozen = True

@@ -3,8 +3,11 @@
 A polled meter is read every ``interval_s`` on average, each poll steered to just after the meter's own
 update (``meter.poll_phase``); a pushing meter is read back to back, each read waiting for its next message.
 Samples that come faster than once a second are averaged into one a second (``meter.window``); a sample that
-repeats the one before exactly (an early poll: the meter had not measured again) is handed on as it is and
-left out of that averaging, so the poll that follows it up is not held back.
+repeats the one before exactly is left out of that averaging, so the poll that follows it up is not held back.
+Within ``EARLY_REPEAT`` poll intervals of the last sample handed on, a polled meter's repeat is an early poll
+(the meter had not measured again): it is not handed on, because the measurement it carries is the one in hand,
+which a new arrival time would misplace by a second. A later repeat is handed on as it is, so a meter that
+truly measures the same value (or a frozen one) stays fresh, and is caught as frozen as before.
 
 A sample older than ``stale_after_s`` is never handed to the controller. Failures are logged once per
 change of state (ok -> unavailable -> ok), not every second. A frozen meter (exactly the same values for
@@ -27,6 +30,7 @@ from smartsofar.meter.window import SecondWindow
 
 log = logging.getLogger(__name__)
 BATTERY_MOVE_W = 100.0
+EARLY_REPEAT = 1.5  # poll intervals
 
 
 class MeterState(StrEnum):
@@ -106,6 +110,12 @@ class MeterPoller:
             return None
         previous, self._previous = self._previous, sample
         repeat = previous is not None and sample.same_values(previous)
+        polled = not getattr(self.meter, "pushes", False)
+        latest = self.latest
+        if (repeat and polled and latest is not None
+                and sample.taken_at - latest.taken_at < EARLY_REPEAT * self.interval_s):
+            self._told()
+            return sample  # an early poll: the meter has not measured since the sample in hand
         merged = sample if repeat else self.window.add(sample)
         if merged is None:
             return sample  # within a second of the last one: it is averaged into the next

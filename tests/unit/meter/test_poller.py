@@ -141,3 +141,15 @@ async def test_the_poll_after_an_early_one_is_handed_on_at_once() -> None:
         now[0] = at
         await poller.poll_once()
     assert poller.latest is not None and poller.latest.power_w == 340.0 and poller.latest.taken_at == 1.08
+
+
+async def test_an_early_poll_is_not_taken_for_a_new_measurement_but_a_lasting_value_keeps_the_meter_fresh() -> None:
+    now = [0.0]
+    poller = MeterPoller(ScriptedMeter(now, [300.0] * 4), clock=lambda: now[0])
+    handed_on = []
+    for at in (0.0, 0.98, 1.08, 2.08):  # the meter had not measured again by 0.98 s; by 2.08 s it has, the same
+        now[0] = at
+        await poller.poll_once()
+        assert poller.latest is not None
+        handed_on.append(poller.latest.taken_at)
+    assert handed_on == [0.0, 0.0, 0.0, 2.08]
