@@ -52,7 +52,7 @@ async def test_an_offline_unit_is_excluded_and_rejoins_when_it_answers_again() -
     assert rig.sim.plant.units[2].command.kind == "standby"
     assert abs(statistics.mean(rig.grid_between(260, 300))) < 20  # and unit 1 covers it all
     off_target = [w for w in rig.grid_between(125, 300) if abs(w) > 30]
-    assert len(off_target) <= 4  # only the seconds after the lapse, until unit 1 follows
+    assert len(off_target) <= 5  # only the seconds after the lapse, until unit 1 follows
     rig.sim.ports[2].offline = False
     await rig.run_until(420)
     assert rig.site.unit(2).room is not None and rig.site.unit(2).setpoint_w not in (None, 0)

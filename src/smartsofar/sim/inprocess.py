@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smartsofar.errors import MeterUnavailableError, NoResponseError
@@ -85,6 +86,7 @@ class SecondMeter:
     seed: int = 11
     options: MeterOptions = field(default_factory=MeterOptions)
     model: str = "simulated meter"
+    clock: Callable[[], float] | None = None  # given: each read is timed by its arrival, as real clients do
     silent: bool = False  # fault: no answer at all
     frozen: bool = False  # fault: the same values every second, with fresh timestamps
     _sample: MeterSample | None = None
@@ -107,7 +109,7 @@ class SecondMeter:
         """The latest published value (what an HTTP poll would get)."""
         if self.silent or self._sample is None:
             raise MeterUnavailableError("simulated meter: no answer")
-        return self._sample
+        return self._sample if self.clock is None else dataclasses.replace(self._sample, taken_at=self.clock())
 
     async def aclose(self) -> None:
         """Nothing to close."""

@@ -12,9 +12,10 @@ same code as the service. The other controllers, and ``simulate`` that runs any 
 The plant need not match what the controller is told: ``Scenario.plant`` gives each unit its own true dead
 time, ramp and report lag (the registers trail the real power), while the controller starts from the
 configured unit (``Scenario.unit``) and has to learn. The meter publishes every ``meter_period_s`` (a second,
-or a fraction of one, as an SMA Energy Meter does) the mean grid power of that period; the engine gets each
-sample ``meter_phase_s`` after it is published (a push's transport, or a poll's phase), or, with
-``steer_polls``, when the poller's ``PollPhase`` steers its polls from that phase.
+or a fraction of one, as an SMA Energy Meter does) the mean grid power of that period. The poller's
+``PollPhase`` steers the polls to just after the publication, from ``meter_phase_s`` after it, as in the
+service; without ``steer_polls`` every sample comes ``meter_phase_s`` after it is published (a push's
+transport, or a poll's unlucky phase). A sample is timed by its arrival, as the real clients time theirs.
 
 Metrics (the JSON keys): ``import_kwh``, ``export_kwh``; ``none_*`` with no battery; ``oracle_*`` for the
 oracle; ``capture`` = (none - controller) / (none - oracle) on import + export; ``mean_abs_error_w`` =
@@ -171,7 +172,7 @@ class Scenario:
     plant: list[BatterySpec] | None = None  # each unit's true response; None: what ``unit`` says
     meter_phase_s: float = 0.1  # the engine gets a sample this long after the meter publishes it
     meter_period_s: float = 1.0  # the meter publishes this often (1 s, or a fraction of a second)
-    steer_polls: bool = False  # polls steered by the poller's PollPhase, starting at meter_phase_s
+    steer_polls: bool = True  # polls steered by the poller's PollPhase, starting at meter_phase_s
     pricing: SimPricing | None = None  # the tariff and the planner (None: no bill)
 
     def plant_specs(self) -> list[BatterySpec]:
@@ -205,7 +206,7 @@ class Simulation:
                            clock=self.now, day_start_s=scenario.start_s,
                            specs={i + 1: sp for i, sp in enumerate(specs)})
         self.plant.advance(0.0)
-        self.meter = SecondMeter(noise_w=scenario.noise_w, seed=scenario.seed)
+        self.meter = SecondMeter(noise_w=scenario.noise_w, seed=scenario.seed, clock=self.now)
         self.ports = {uid: PlantUnitPort(self.plant, uid) for uid in self.plant.units}
         floor = max(unit.reserve_soc_pct, spec.min_soc_pct)
         self.oracle = Oracle([OracleBattery(scenario.soc_pct, unit.capacity_wh, unit.max_charge_w,

@@ -46,9 +46,10 @@ def add_simulate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
     cmd.add_argument("--meter-period", type=float, default=1.0,
                      help="the meter publishes this often, s (1, or a fraction of a second such as 0.2)")
     cmd.add_argument("--meter-phase", type=float, default=0.1,
-                     help="the engine gets each sample this long after it is published, s (default 0.1)")
-    cmd.add_argument("--steer-polls", action="store_true",
-                     help="steer the polls to just after the meter publishes, starting at --meter-phase")
+                     help="the first poll comes this long after the meter publishes, s (default 0.1)")
+    cmd.add_argument("--steer-polls", action=argparse.BooleanOptionalAction, default=True,
+                     help="steer the polls to just after the meter publishes, as the service does (default); "
+                          "--no-steer-polls keeps every poll at --meter-phase")
     cmd.add_argument("--controller", default="smartsofar", choices=CONTROLLERS)
     cmd.add_argument("--units", type=int, default=2, help="number of units (default 2)")
     cmd.add_argument("--soc", type=float, default=50.0, help="state of charge at the start, %% (default 50)")
