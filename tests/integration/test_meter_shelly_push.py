@@ -37,6 +37,7 @@ async def test_notifications_arrive_as_samples_at_each_update(model: SimModel, p
         assert all(s.power_w == pytest.approx(1100, abs=10) and len(s.phases) == phases for s in samples)
         gaps = [b.taken_at - a.taken_at for a, b in itertools.pairwise(samples[1:])]  # [0]: the read
         assert all(0.1 < gap < 0.5 for gap in gaps)  # one per 0.25 s update, not per poll interval
+        assert samples[0].lag_s is None and all(s.lag_s == 0.2 for s in samples[1:])  # the read, then pushes
         assert samples[-1].import_wh is not None
     finally:
         await meter.aclose()

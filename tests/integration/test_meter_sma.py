@@ -47,6 +47,7 @@ async def test_the_meter_is_heard_several_times_a_second_and_its_serial_picked()
         assert all(s.power_w == pytest.approx(1500, abs=0.5) for s in samples)  # never the neighbour's -700
         assert samples[-1].taken_at - samples[0].taken_at < 2.0  # 5 intervals of 0.2 s, with slack
         assert len(samples[0].phases) == 3 and samples[0].import_wh is not None
+        assert all(s.lag_s == 0.2 for s in samples)  # multicast as measured: the controller knows how old
         assert meter.model == "SMA Energy Meter 2.0 1900000001"
     finally:
         await meter.aclose()

@@ -7,7 +7,8 @@ became unavailable is sent to 0 W, and nothing is decided when no unit can be us
 - **standby**: every unit at 0 W.
 - **manual**: the user's total, cut to the grid limits when they are set (which needs the meter).
 - **auto**: the meter's verdict first (a late sample holds what was sent, a silent meter sends everyone to
-  standby), then the tracking law on the grid sample and the units' plans, within the range the intent
+  standby), then the tracking law on the grid sample and the units' plans (the sample's window known to a second,
+  or to its lag when the meter says how old it is), within the range the intent
   leaves (``control.intent``: hold forbids discharging, a grid charge sets a floor), then the oscillation
   watch (corrections that keep reversing make it back off: wait for the last command to land, correct half).
 
@@ -38,7 +39,7 @@ from smartsofar.modes import Mode
 DOUBT_S = 15.0  # a unit whose report contradicted its plan this recently makes a reversal suspect
 MAX_BACKOFF_HOLD_S = 30.0  # while backing off, a command is left this long at most to land
 METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second ...
-WINDOW_SLACK_S = 1.0  # ... but that second may end up to a second before its reply arrives
+WINDOW_SLACK_S = 1.0  # ... but that second may end up to a second before its reply arrives, unless its lag is known
 DISAGREE_W = 1.0  # plausible trajectories further apart than this in the window: a transition
 OK = SafetyState.OK
 
@@ -118,14 +119,14 @@ def decide_auto(inputs: DecisionInputs, memory: ControlMemory) -> Decision:
 def _track(inputs: DecisionInputs, memory: ControlMemory, sample: MeterSample) -> Decision:
     now, units, available, law = inputs.now, inputs.units, inputs.available, memory.law
     window_start = sample.taken_at - METER_WINDOW_S
+    slack = WINDOW_SLACK_S if sample.lag_s is None else min(WINDOW_SLACK_S, sample.lag_s)
     battery_mean = low = high = 0.0
     in_transition = False
     for unit in units:
         plan = unit.plan
         battery_mean += plan.mean_w(window_start, sample.taken_at)
-        unit_low, unit_high = plan.range_w(window_start - WINDOW_SLACK_S, sample.taken_at + WINDOW_SLACK_S / 4)
-        if unit_high - unit_low > DISAGREE_W or plan.moving_between(window_start - WINDOW_SLACK_S,
-                                                                     sample.taken_at + WINDOW_SLACK_S):
+        unit_low, unit_high = plan.range_w(window_start - slack, sample.taken_at + slack / 4)
+        if unit_high - unit_low > DISAGREE_W or plan.moving_between(window_start - slack, sample.taken_at + slack):
             in_transition = True  # moving, or not known to have moved yet: a slow unit's dead time counts
         else:
             unit_low = unit_high = plan.power_at(sample.taken_at)

@@ -40,7 +40,9 @@ class MeterSample:
     """One reading of the grid connection.
 
     ``taken_at`` is the monotonic time the reply arrived; ``power_w`` is what the controller follows (sum or
-    the chosen phase, after sign correction); ``total_power_w`` is always the sum of all phases.
+    the chosen phase, after sign correction); ``total_power_w`` is always the sum of all phases. ``lag_s`` is
+    at most how long before ``taken_at`` the meter measured, when that is known (a meter pushing as it
+    measures, a poll steered to just after the meter's update); None: up to a whole poll interval.
     """
 
     power_w: float
@@ -50,6 +52,7 @@ class MeterSample:
     frequency_hz: float | None = None
     import_wh: float | None = None
     export_wh: float | None = None
+    lag_s: float | None = None
 
     def age_s(self, now: float) -> float:
         """Seconds since the sample arrived."""

@@ -10,6 +10,9 @@ it drifts, with one early poll now and then (about one in ``LATER_S / EARLIER_S`
 poll the instant creeps ``SEEK_S`` at a time, so it finds the update within 20 polls wherever it started.
 The average rate stays one poll per ``interval_s``.
 
+Once the update has been found, a poll lands at most ``LATER_S`` after it (``lag_s``): the controller then
+knows how old the meter's measurement is to a tenth of a second, not to a second.
+
 The early poll's quick follow-up costs one request in about twenty. A meter whose values never repeat (it
 measures at each request) makes the instant creep through the whole period, which costs nothing; a frozen
 meter gets no quick follow-ups after the first, only polls a little further apart.
@@ -32,6 +35,11 @@ class PollPhase:
         self.polls = 0
         self._previous: MeterSample | None = None
         self._was_early = False
+
+    def lag_s(self, round_trip_s: float) -> float | None:
+        """At most how long before a poll's reply the meter measured, given the poll's round trip; None until
+        the update has been found."""
+        return LATER_S + max(0.0, round_trip_s) if self.early_polls else None
 
     def after(self, sample: MeterSample | None, interval_s: float) -> float:
         """Seconds from this poll's start to the next, given what it brought (None: it failed)."""

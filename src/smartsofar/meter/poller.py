@@ -2,6 +2,7 @@
 
 A polled meter is read every ``interval_s`` on average, each poll steered to just after the meter's own
 update (``meter.poll_phase``); a pushing meter is read back to back, each read waiting for its next message.
+Once the phase is found, each new sample says how old its measurement is at most (``MeterSample.lag_s``).
 Samples that come faster than once a second are averaged into one a second (``meter.window``); a sample that
 repeats the one before exactly is left out of that averaging, so the poll that follows it up is not held back.
 Within ``EARLY_REPEAT`` poll intervals of the last sample handed on, a polled meter's repeat is an early poll
@@ -21,6 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from enum import StrEnum
 
 from smartsofar.errors import InvalidInputError, MeterAuthError, MeterError, MeterUnavailableError
@@ -96,6 +98,7 @@ class MeterPoller:
     async def poll_once(self) -> MeterSample | None:
         """Read the meter once; the new sample, or None on failure (state and error updated)."""
         self.reads += 1
+        started = self.clock()
         try:
             sample = await self.meter.read()
         except MeterError as exc:
@@ -116,6 +119,10 @@ class MeterPoller:
                 and sample.taken_at - latest.taken_at < EARLY_REPEAT * self.interval_s):
             self._told()
             return sample  # an early poll: the meter has not measured since the sample in hand
+        if polled and not repeat and sample.lag_s is None:
+            lag = self.phase.lag_s(sample.taken_at - started)
+            if lag is not None:
+                sample = replace(sample, lag_s=lag)
         merged = sample if repeat else self.window.add(sample)
         if merged is None:
             return sample  # within a second of the last one: it is averaged into the next

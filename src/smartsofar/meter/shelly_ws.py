@@ -4,7 +4,8 @@ A client that sends one request over the channel is sent ``NotifyStatus`` frames
 the components whose values changed (only the changed keys: they are merged into the last full status). So
 the first requests read the meter's components in full (``EM.GetStatus`` / ``EM1.GetStatus`` and their
 energy counters), and every notification of a power component afterwards is one sample, timed by its arrival
-(about once a second on a Pro 3EM, as soon as the device has measured, where a poll may wait up to a second).
+(about once a second on a Pro 3EM, as soon as the device has measured, where a poll may wait up to a second):
+such a sample says so (``lag_s``), and the controller then knows how old it is.
 
 A password-protected device answers a request with error 401 and a digest challenge; the request is sent
 again with Shelly's digest (SHA-256 of ``admin:realm:password``, the nonce, a client nonce and the fixed
@@ -23,6 +24,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +36,7 @@ from smartsofar.meter.base import MeterOptions, MeterSample, PhaseSample, json_o
 from smartsofar.meter.push import PushMeter
 from smartsofar.meter.shelly_gen2 import decode_em, decode_em1
 
+NOTIFIED_WITHIN_S = 0.2  # a notification leaves as the device has measured: a LAN delivers it well within this
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
@@ -102,7 +105,7 @@ class ShellyPushMeter(PushMeter):
                     taken_at = self.clock()
                     try:
                         if self._merge(self._frame(raw)):
-                            await self.deliver(self.sample(taken_at))
+                            await self.deliver(replace(self.sample(taken_at), lag_s=NOTIFIED_WITHIN_S))
                     except MeterReplyError as exc:
                         await self.refuse(exc)
         except (websockets.exceptions.WebSocketException, TimeoutError) as exc:

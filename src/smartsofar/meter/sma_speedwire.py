@@ -9,7 +9,8 @@ in mV, currents in mA, frequency in mHz.
 
 No Python library decodes the Energy Meter's datagrams (pysma speaks the inverters' Webconnect), so the
 decoder is here, small and checked against the byte layout. Datagrams of other protocols (inverters'
-discovery on the same group) are skipped without a word; a meter datagram that is cut short is refused.
+discovery on the same group) are skipped without a word; a meter datagram that is cut short is refused. Each
+datagram leaves as the meter measures, so its sample says how old it is at most (``lag_s``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smartsofar.config_meters import SmaMeterConfig
 from smartsofar.errors import MeterReplyError
@@ -31,6 +32,7 @@ from smartsofar.meter.registry import register
 SMA_MAGIC = b"SMA\x00"
 METER_PROTOCOL = 0x6069
 _HEADER = struct.Struct(">4sHHIHHHHII")  # magic, 4, 0x02A0, group, length, 0x0010, protocol, susy, serial, ticker
+MULTICAST_WITHIN_S = 0.2  # a datagram leaves as the meter has measured: on a LAN it arrives well within this
 SUSY_MODELS = {270: "SMA Energy Meter", 349: "SMA Energy Meter 2.0", 372: "SMA Sunny Home Manager 2.0"}
 
 
@@ -152,7 +154,7 @@ class SmaEnergyMeter(PushMeter):
                     reading = decode_datagram(data)
                     if reading is None or (self.serial is not None and reading.serial != self.serial):
                         continue
-                    sample = reading_to_sample(reading, self.options, taken_at)
+                    sample = replace(reading_to_sample(reading, self.options, taken_at), lag_s=MULTICAST_WITHIN_S)
                 except MeterReplyError as exc:
                     await self.refuse(exc)
                     continue

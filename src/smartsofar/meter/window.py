@@ -31,7 +31,7 @@ def mean_sample(samples: list[MeterSample]) -> MeterSample:
         phases = tuple(PhaseSample(fmean(s.phases[i].power_w for s in samples), p.voltage_v, p.current_a,
                                    p.power_factor) for i, p in enumerate(phases))
     return MeterSample(fmean(s.power_w for s in samples), fmean(s.total_power_w for s in samples), phases,
-                       newest.taken_at, newest.frequency_hz, newest.import_wh, newest.export_wh)
+                       newest.taken_at, newest.frequency_hz, newest.import_wh, newest.export_wh, newest.lag_s)
 
 
 class SecondWindow:

@@ -55,3 +55,20 @@ def test_the_update_is_found_within_half_a_minute_wherever_the_polls_start() -> 
     for start in (0.0, 0.3, 0.6, 0.9):
         age, _, _ = run(update_offset_s=0.95, start_s=start, polls=30)  # up to 0.95 s late at first
         assert age < 0.45, f"starting at {start}: still {age:.2f} s old on average over 30 polls"
+
+
+@pytest.mark.parametrize("offset", [0.05, 0.37, 0.93])
+def test_once_the_update_is_found_each_new_sample_says_how_old_it_is_at_most(offset: float) -> None:
+    phase = PollPhase()
+    assert phase.lag_s(0.0) is None  # not known yet: a poll may land up to a second after the update
+    t, previous, bounded = 0.0, math.nan, 0
+    for _ in range(300):
+        updated_at = math.floor(t - offset) + offset
+        value = float(round(updated_at))
+        lag = phase.lag_s(0.02)
+        if lag is not None and value != previous:  # a repeat (an early poll) is as old as ever: it is not bounded
+            assert t - updated_at <= lag, f"a sample {t - updated_at:.2f} s old was said to be at most {lag:.2f} s"
+            bounded += 1
+        previous = value
+        t += phase.after(MeterSample(value, value, (PhaseSample(value),), t), 1.0)
+    assert bounded > 250

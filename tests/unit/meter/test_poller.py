@@ -143,6 +143,18 @@ async def test_the_poll_after_an_early_one_is_handed_on_at_once() -> None:
     assert poller.latest is not None and poller.latest.power_w == 340.0 and poller.latest.taken_at == 1.08
 
 
+async def test_once_the_meter_s_update_is_found_its_new_samples_say_how_old_they_are_at_most() -> None:
+    now = [0.0]
+    poller = MeterPoller(ScriptedMeter(now, [300.0, 300.0, 340.0]), clock=lambda: now[0])
+    lags = []
+    for at in (0.0, 0.98, 1.08):  # the second poll came before the meter's update: the update is found
+        now[0] = at
+        poller.phase.after(await poller.poll_once(), 1.0)
+        assert poller.latest is not None
+        lags.append(poller.latest.lag_s)
+    assert lags == [None, None, pytest.approx(0.1)]  # the repeat is a second old: it says nothing
+
+
 async def test_an_early_poll_is_not_taken_for_a_new_measurement_but_a_lasting_value_keeps_the_meter_fresh() -> None:
     now = [0.0]
     poller = MeterPoller(ScriptedMeter(now, [300.0] * 4), clock=lambda: now[0])
