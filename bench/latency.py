@@ -79,14 +79,15 @@ SHARED = ROOT.parent / "shared" / "data" / "hz"
 TRACKING_SITE = ("tracebase_composite_C_couple_3days_1s.csv", 64200, "hope_melpitz_20130908_sensor28_1s_pv5kWp.csv",
                  150.0)  # bench/robust.py's "tracebase couple (1 s) + PV 1 s"
 TRACKING_SECONDS = 1800
-# name: (meter period s, phase s, steered)
-TRACKING_PATHS: dict[str, tuple[float, float, bool]] = {
-    "1 Hz polled, 0.1 s after the update": (1.0, 0.1, False),
-    "1 Hz polled, 0.5 s after": (1.0, 0.5, False),
-    "1 Hz polled, 0.9 s after": (1.0, 0.9, False),
-    "1 Hz polled, steered (from 0.9 s)": (1.0, 0.9, True),
-    "1 Hz pushed (Shelly, MQTT), 0.05 s": (1.0, 0.05, False),
-    "5 Hz pushed (SMA), 0.01 s": (0.2, 0.01, False),
+# name: (meter period s, phase s, steered, what each sample says of its age (s; None: nothing))
+TRACKING_PATHS: dict[str, tuple[float, float, bool, float | None]] = {
+    "1 Hz polled, 0.1 s after the update": (1.0, 0.1, False, None),
+    "1 Hz polled, 0.5 s after": (1.0, 0.5, False, None),
+    "1 Hz polled, 0.9 s after": (1.0, 0.9, False, None),
+    "1 Hz polled, steered (from 0.9 s)": (1.0, 0.9, True, None),
+    "1 Hz pushed over MQTT, 0.05 s": (1.0, 0.05, False, None),
+    "1 Hz pushed by the Shelly (at most 0.2 s old), 0.05 s": (1.0, 0.05, False, 0.2),
+    "5 Hz pushed by the SMA meter (at most 0.2 s old), 0.01 s": (0.2, 0.01, False, 0.2),
 }
 
 
@@ -297,11 +298,11 @@ def watch_commands(bus: Bus, issued: list[tuple[float, int]]) -> None:
     bus.request = request  # type: ignore[method-assign]
 
 
-async def run_tracking(name: str, period: float, phase: float, steered: bool) -> dict[str, Any]:
+async def run_tracking(name: str, period: float, phase: float, steered: bool, lag: float | None) -> dict[str, Any]:
     load_file, start, pv_file, base = TRACKING_SITE
     household = SecondSeries.from_files(SHARED / load_file, SHARED / pv_file, base_load_w=base, start_second=start)
     scenario = Scenario(household, start_s=0.0, duration_s=TRACKING_SECONDS, meter_period_s=period,
-                        meter_phase_s=phase, steer_polls=steered)
+                        meter_phase_s=phase, steer_polls=steered, meter_lag_s=lag)
     return {"path": name, **await simulate(scenario)}
 
 

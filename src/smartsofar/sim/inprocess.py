@@ -87,6 +87,7 @@ class SecondMeter:
     options: MeterOptions = field(default_factory=MeterOptions)
     model: str = "simulated meter"
     clock: Callable[[], float] | None = None  # given: each read is timed by its arrival, as real clients do
+    lag_s: float | None = None  # what its samples say of their age: a meter that pushes as it measures
     silent: bool = False  # fault: no answer at all
     frozen: bool = False  # fault: the same values every second, with fresh timestamps
     _sample: MeterSample | None = None
@@ -103,7 +104,7 @@ class SecondMeter:
         value = round(mean_grid_w + self._rng.uniform(-self.noise_w, self.noise_w), 1)
         if self.options.invert:
             value = -value
-        self._sample = MeterSample(value, value, (PhaseSample(value),), at)
+        self._sample = MeterSample(value, value, (PhaseSample(value),), at, lag_s=self.lag_s)
 
     async def read(self) -> MeterSample:
         """The latest published value (what an HTTP poll would get)."""

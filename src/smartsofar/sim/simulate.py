@@ -172,6 +172,7 @@ class Scenario:
     plant: list[BatterySpec] | None = None  # each unit's true response; None: what ``unit`` says
     meter_phase_s: float = 0.1  # the engine gets a sample this long after the meter publishes it
     meter_period_s: float = 1.0  # the meter publishes this often (1 s, or a fraction of a second)
+    meter_lag_s: float | None = None  # what each sample says of its age (a push as measured: the client's value)
     steer_polls: bool = True  # polls steered by the poller's PollPhase, starting at meter_phase_s
     pricing: SimPricing | None = None  # the tariff and the planner (None: no bill)
 
@@ -206,7 +207,8 @@ class Simulation:
                            clock=self.now, day_start_s=scenario.start_s,
                            specs={i + 1: sp for i, sp in enumerate(specs)})
         self.plant.advance(0.0)
-        self.meter = SecondMeter(noise_w=scenario.noise_w, seed=scenario.seed, clock=self.now)
+        self.meter = SecondMeter(noise_w=scenario.noise_w, seed=scenario.seed, clock=self.now,
+                                 lag_s=scenario.meter_lag_s)
         self.ports = {uid: PlantUnitPort(self.plant, uid) for uid in self.plant.units}
         floor = max(unit.reserve_soc_pct, spec.min_soc_pct)
         self.oracle = Oracle([OracleBattery(scenario.soc_pct, unit.capacity_wh, unit.max_charge_w,
