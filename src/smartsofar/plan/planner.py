@@ -13,8 +13,12 @@ import and feed-in prices and the forecast (``plan.forecast``); the energy left 
 horizon's cheapest import price, discharged: a plan can neither look cheap by emptying the bank nor buy energy
 only to end fuller. The programme's choices, one per slot and energy level, are a ``Policy``: ``plan`` follows it
 from the bank's energy now, and ``walk`` can follow it with grid charging stopped at a lower energy
-(``grid_top_wh``), which is how ``plan.hedge`` keeps the charge to what the house will most likely use. Pure and
-deterministic: the same inputs give the same plan.
+(``grid_top_wh``), which is how ``plan.hedge`` keeps the charge to what the house will most likely use.
+
+Hours at the same price make many plans cost the same: charge at full power in the last hour, or at a quarter
+of it all night. A cost too small to outweigh any price difference (``GENTLE``) picks the gentle one: the
+batteries charge at the lowest power that gets there, spread over the cheap hours. Pure and deterministic: the
+same inputs give the same plan.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from smartsofar.plan.forecast import SlotForecast
 LEVELS = 60  # the bank's energy is planned in this many steps
 CHARGE_FRACTIONS = (0.25, 0.5, 0.75, 1.0)  # grid-charge powers tried, of the most allowed
 EPSILON = 1e-9
+GENTLE = 1e-6  # per slot, times the charge fraction squared: of equal plans, the one that charges gently and evenly
 
 
 class Action(StrEnum):
@@ -219,7 +224,8 @@ def solve(bank: Bank, slots: Sequence[PlanInput]) -> Policy:
             best, best_choice = math.inf, options[0]
             for action, fraction in options:
                 end, imported, exported = _step(bank, energy, slot, action, fraction)
-                cost = (imported * slot.import_price - exported * slot.export_price) / 1000 + value_at(future, end)
+                cost = (imported * slot.import_price - exported * slot.export_price) / 1000 + value_at(future, end) \
+                    + GENTLE * fraction * fraction
                 if cost < best - EPSILON:  # ties go to the earlier option: normal, then hold, then less charge
                     best, best_choice = cost, (action, fraction)
             best_values.append(best)

@@ -89,3 +89,12 @@ def test_a_soc_far_from_the_plan_or_a_plan_run_out_asks_for_a_new_plan() -> None
     assert not made.departed(3599.0, expected, 10.0)
     assert made.departed(3599.0, expected + 15.0, 10.0)
     assert made.departed(5 * HOUR, expected, 10.0)  # past its last slot
+
+
+def test_hours_at_one_price_are_charged_gently_and_evenly_not_in_a_burst_at_the_end() -> None:
+    quarters = [PlanInput(SlotForecast(i * 900.0, (i + 1) * 900.0, 175.0, 0.0), 0.2068 if i < 32 else 0.27, 0.0)
+                for i in range(96)]  # 8 off-peak hours, then 16 at the peak price, a house drawing 700 W
+    night = plan(bank(), quarters, 0.0).slots[:32]
+    charging = [s for s in night if s.action is Action.CHARGE]
+    assert max(s.grid_charge_w for s in charging) <= 1500.0  # a quarter of the 6 kW allowed
+    assert len(charging) >= 20  # most of the night, not the last hour
