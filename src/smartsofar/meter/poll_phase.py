@@ -11,7 +11,9 @@ poll the instant creeps ``SEEK_S`` at a time, so it finds the update within 20 p
 The average rate stays one poll per ``interval_s``.
 
 Once the update has been found, a poll lands at most ``LATER_S`` after it (``lag_s``): the controller then
-knows how old the meter's measurement is to a tenth of a second, not to a second.
+knows how old the meter's measurement is to a tenth of a second, not to a second. A failed poll forgets it
+(the meter may have restarted on another phase): the instant seeks again, and until it finds the update
+``lag_s`` says nothing.
 
 The early poll's quick follow-up costs one request in about twenty. A meter whose values never repeat (it
 measures at each request) makes the instant creep through the whole period, which costs nothing; a frozen
@@ -35,16 +37,18 @@ class PollPhase:
         self.polls = 0
         self._previous: MeterSample | None = None
         self._was_early = False
+        self._found = False  # an early poll since the last failure: the update is just before the poll instant
 
     def lag_s(self, round_trip_s: float) -> float | None:
         """At most how long before a poll's reply the meter measured, given the poll's round trip; None until
         the update has been found."""
-        return LATER_S + max(0.0, round_trip_s) if self.early_polls else None
+        return LATER_S + max(0.0, round_trip_s) if self._found else None
 
     def after(self, sample: MeterSample | None, interval_s: float) -> float:
         """Seconds from this poll's start to the next, given what it brought (None: it failed)."""
         if sample is None:
             self._previous = None
+            self._found = False
             return interval_s
         self.polls += 1
         previous, self._previous = self._previous, sample
@@ -52,9 +56,10 @@ class PollPhase:
             return interval_s
         if sample.same_values(previous):
             self.early_polls += 1
+            self._found = True
             later = min(LATER_S, interval_s / 4)
             quick, self._was_early = not self._was_early, True
             return later if quick else interval_s + later  # once at once; a frozen meter is not hammered
         self._was_early = False
-        creep = EARLIER_S if self.early_polls else SEEK_S
+        creep = EARLIER_S if self._found else SEEK_S
         return interval_s - min(creep, interval_s / 20)

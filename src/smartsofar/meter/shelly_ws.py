@@ -38,6 +38,7 @@ from smartsofar.meter.shelly_gen2 import decode_em, decode_em1
 
 NOTIFIED_WITHIN_S = 0.2  # a notification leaves as the device has measured: a LAN delivers it well within this
 
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

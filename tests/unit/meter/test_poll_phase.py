@@ -72,3 +72,12 @@ def test_once_the_update_is_found_each_new_sample_says_how_old_it_is_at_most(off
         previous = value
         t += phase.after(MeterSample(value, value, (PhaseSample(value),), t), 1.0)
     assert bounded > 250
+
+
+def test_a_failed_poll_forgets_the_update_until_it_is_found_again() -> None:
+    phase = PollPhase()
+    for at, value in ((0.0, 1.0), (0.99, 1.0)):  # the second poll came early: the update is found
+        phase.after(MeterSample(value, value, (PhaseSample(value),), at), 1.0)
+    assert phase.lag_s(0.0) is not None
+    phase.after(None, 1.0)  # the meter did not answer: it may come back on another phase
+    assert phase.lag_s(0.0) is None
