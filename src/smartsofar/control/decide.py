@@ -125,11 +125,14 @@ def _track(inputs: DecisionInputs, memory: ControlMemory, sample: MeterSample) -
     for unit in units:
         plan = unit.plan
         battery_mean += plan.mean_w(window_start, sample.taken_at)
-        unit_low, unit_high = plan.range_w(window_start - slack, sample.taken_at + slack / 4)
-        if unit_high - unit_low > DISAGREE_W or plan.moving_between(window_start - slack, sample.taken_at + slack):
-            in_transition = True  # moving, or not known to have moved yet: a slow unit's dead time counts
+        if plan.steady:
+            unit_low = unit_high = plan.final_w
         else:
-            unit_low = unit_high = plan.power_at(sample.taken_at)
+            unit_low, unit_high = plan.range_w(window_start - slack, sample.taken_at + slack / 4)
+            if unit_high - unit_low > DISAGREE_W or plan.moving_between(window_start - slack, sample.taken_at + slack):
+                in_transition = True  # moving, or not known to have moved yet: a slow unit's dead time counts
+            else:
+                unit_low = unit_high = plan.power_at(sample.taken_at)
         low, high = low + unit_low, high + unit_high
     raw = law.observe(sample.power_w, sample.taken_at, battery_mean, in_transition, (low, high))
     base = law.state.base_w
