@@ -11,8 +11,12 @@ poll the instant creeps ``SEEK_S`` at a time, so it finds the update within 20 p
 The average rate stays one poll per ``interval_s``.
 
 Once the update has been found, a poll lands at most ``LATER_S`` after it (``lag_s``): the controller then
-knows how old the meter's measurement is to a tenth of a second, not to a second. A failed poll forgets it
-(the meter may have restarted on another phase): the instant seeks again, and until it finds the update
+knows how old the meter's measurement is to a tenth of a second, not to a second. It counts as found only when
+the early poll's quick follow-up brings new values (the update lies between the two); a follow-up that brings
+the same values again says the first was no early poll (a value repeated by chance, as a steady house on a
+coarse meter gives, or a frozen meter), and the update is forgotten; the next poll goes back to the early
+one's instant a period on, where a chance repeat leaves the update just before it. So is it after a failed
+poll (the meter may have restarted on another phase): the instant seeks again, and until it finds the update
 ``lag_s`` says nothing.
 
 The early poll's quick follow-up costs one request in about twenty. A meter whose values never repeat (it
@@ -37,29 +41,37 @@ class PollPhase:
         self.polls = 0
         self._previous: MeterSample | None = None
         self._was_early = False
-        self._found = False  # an early poll since the last failure: the update is just before the poll instant
+        self._found = False  # an early poll confirmed since the last failure: the update is just before the poll
+        self._follow_up = False  # this poll is the quick follow-up of an early one
 
     def lag_s(self, round_trip_s: float) -> float | None:
-        """At most how long before a poll's reply the meter measured, given the poll's round trip; None until
-        the update has been found."""
-        return LATER_S + max(0.0, round_trip_s) if self._found else None
+        """At most how long before the reply of a poll that brought new values the meter measured, given the
+        poll's round trip; None until the update has been found (or this poll, the early one's quick follow-up,
+        finds it)."""
+        return LATER_S + max(0.0, round_trip_s) if self._found or self._follow_up else None
 
     def after(self, sample: MeterSample | None, interval_s: float) -> float:
         """Seconds from this poll's start to the next, given what it brought (None: it failed)."""
         if sample is None:
             self._previous = None
-            self._found = False
+            self._found = self._follow_up = False
             return interval_s
         self.polls += 1
         previous, self._previous = self._previous, sample
         if previous is None:
             return interval_s
+        followed_up, self._follow_up = self._follow_up, False
         if sample.same_values(previous):
             self.early_polls += 1
-            self._found = True
             later = min(LATER_S, interval_s / 4)
+            if followed_up:  # the quick follow-up brought the same values: that was no early poll (a value
+                self._found = False  # repeated by chance, a frozen meter): where the update is, is not known;
+                return interval_s - later  # back to the instant before, just after the update if it was chance
             quick, self._was_early = not self._was_early, True
+            self._follow_up = quick
             return later if quick else interval_s + later  # once at once; a frozen meter is not hammered
+        if followed_up:  # new values just after the early poll: the update lies between the two
+            self._found = True
         self._was_early = False
         creep = EARLIER_S if self._found else SEEK_S
         return interval_s - min(creep, interval_s / 20)

@@ -76,8 +76,28 @@ def test_once_the_update_is_found_each_new_sample_says_how_old_it_is_at_most(off
 
 def test_a_failed_poll_forgets_the_update_until_it_is_found_again() -> None:
     phase = PollPhase()
-    for at, value in ((0.0, 1.0), (0.99, 1.0)):  # the second poll came early: the update is found
+    for at, value in ((0.0, 1.0), (0.99, 1.0), (1.09, 2.0)):  # early, then new values: the update is found
         phase.after(MeterSample(value, value, (PhaseSample(value),), at), 1.0)
     assert phase.lag_s(0.0) is not None
     phase.after(None, 1.0)  # the meter did not answer: it may come back on another phase
     assert phase.lag_s(0.0) is None
+
+
+def test_a_value_repeated_by_chance_is_not_taken_for_the_update() -> None:
+    """A steady house on a coarse meter gives the same value twice now and then. The poll that brings it looks
+    early; its quick follow-up brings the same again, and the polls that follow land later after the update than
+    the found phase allowed: they must not claim to be fresher than they are."""
+    offset, phase = 0.37, PollPhase()
+    t, previous, bounded = 0.0, math.nan, 0
+    for _ in range(400):
+        updated_at = math.floor(t - offset) + offset
+        update = round(updated_at)
+        value = float(update - update // 7)  # every seventh update repeats the value before it
+        lag = phase.lag_s(0.02)
+        if lag is not None and value != previous:
+            age = t - updated_at
+            assert age <= lag + 1e-9, f"a sample {age:.2f} s old was said to be at most {lag:.2f} s"
+            bounded += 1
+        previous = value
+        t += phase.after(MeterSample(value, value, (PhaseSample(value),), t), 1.0)
+    assert bounded > 120  # found again within a few polls of each repeat (one in seven here: far more than usual)
