@@ -8,7 +8,9 @@ became unavailable is sent to 0 W, and nothing is decided when no unit can be us
 - **manual**: the user's total, cut to the grid limits when they are set (which needs the meter).
 - **auto**: the meter's verdict first (a late sample holds what was sent, a silent meter sends everyone to
   standby), then the tracking law on the grid sample and the units' plans (the sample's window known to a second,
-  or to its lag when the meter says how old it is), within the range the intent
+  or to its lag when the meter says how old it is; while a unit moves, a sample counts only as far as no plausible
+  power explains it: the instantaneous range while the response is unsure, the window's mean once it was
+  measured and its plausible arrivals are within ``WINDOW_MEAN_WITHIN_S``), within the range the intent
   leaves (``control.intent``: hold forbids discharging, a grid charge sets a floor), then the oscillation
   watch (corrections that keep reversing make it back off: wait for the last command to land, correct half).
 
@@ -41,6 +43,7 @@ MAX_BACKOFF_HOLD_S = 30.0  # while backing off, a command is left this long at m
 METER_WINDOW_S = 1.0  # a Shelly sample averages about the last second ...
 WINDOW_SLACK_S = 1.0  # ... but that second may end up to a second before its reply arrives, unless its lag is known
 DISAGREE_W = 1.0  # plausible trajectories further apart than this in the window: a transition
+WINDOW_MEAN_WITHIN_S = 1.5  # a measured response whose plausible arrivals are this close: bound the window's mean
 OK = SafetyState.OK
 
 
@@ -131,6 +134,9 @@ def _track(inputs: DecisionInputs, memory: ControlMemory, sample: MeterSample) -
             unit_low, unit_high = plan.range_w(window_start - slack, sample.taken_at + slack / 4)
             if unit_high - unit_low > DISAGREE_W or plan.moving_between(window_start - slack, sample.taken_at + slack):
                 in_transition = True  # moving, or not known to have moved yet: a slow unit's dead time counts
+                if plan.measured and plan.arrival_spread_s() <= WINDOW_MEAN_WITHIN_S:
+                    unit_low, unit_high = plan.mean_range_w(sample.taken_at - slack, sample.taken_at + slack / 4,
+                                                            METER_WINDOW_S)
             else:
                 unit_low = unit_high = plan.power_at(sample.taken_at)
         low, high = low + unit_low, high + unit_high

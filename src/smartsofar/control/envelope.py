@@ -6,7 +6,9 @@ responses still plausible. For one step the power at any instant is monotone in 
 ramp, so the fast and slow trajectories bound every plausible one:
 
 - ``range_w`` is the lowest and highest power the unit may have had in a window: a meter sample that any
-  power in it explains is not taken as a change in the house;
+  power in it explains is not taken as a change in the house; ``mean_range_w`` bounds the window's mean
+  power instead, which is what the meter averaged, and is narrower: it is for a response that was measured and
+  whose plausible trajectories arrive within a moment of each other (``arrival_spread_s``);
 - ``moving_between`` is true while any plausible trajectory moves;
 - ``settled_at`` is when the slowest one arrives: before then, a reading that falls short is not a unit
   that is capped or broken, only a slow one;
@@ -47,7 +49,7 @@ class ReportVerdict(StrEnum):
 class PowerEnvelope:
     """Nominal, fast and slow trajectories of one unit's battery power (W, charge positive)."""
 
-    __slots__ = ("command_from_w", "commanded_at", "fast", "nominal", "slow")
+    __slots__ = ("command_from_w", "commanded_at", "fast", "measured", "nominal", "slow")
 
     def __init__(self, bounds: ResponseBounds) -> None:
         self.nominal = PowerPlan()
@@ -55,6 +57,7 @@ class PowerEnvelope:
         self.slow = PowerPlan()
         self.commanded_at = -math.inf
         self.command_from_w = 0.0  # where the nominal trajectory had the unit at the last command
+        self.measured = False  # the bounds come from what the unit was seen to do
         self.set_bounds(bounds)
 
     @property
@@ -68,12 +71,14 @@ class PowerEnvelope:
         _configure(self.nominal, bounds.nominal, now)
         _configure(self.fast, bounds.fast, now)
         _configure(self.slow, bounds.slow, now)
+        self.measured = bounds.measured
 
     def widen(self, now: float, bounds: ResponseBounds) -> None:
         """The unit did something no plausible trajectory allows: doubt the commands under way as widely as
         ``bounds`` say (the nominal trajectory stays the best estimate)."""
         _configure(self.fast, bounds.fast, now)
         _configure(self.slow, bounds.slow, now)
+        self.measured = False
 
     def judge_report(self, t: float, power_w: float, tolerance_w: float, lag_s: float,
                      arrival_slack_s: float) -> ReportVerdict:
@@ -138,6 +143,18 @@ class PowerEnvelope:
         """The lowest and highest power any plausible trajectory has in [t0, t1]."""
         ranges = [p.range_w(t0, t1) for p in self.plans]
         return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+    def mean_range_w(self, end_low: float, end_high: float, width_s: float, positions: int = 5) -> tuple[float, float]:
+        """The lowest and highest mean power any plausible trajectory has over a window ``width_s`` long that ends
+        somewhere in [end_low, end_high] (tried at ``positions`` evenly spaced ends)."""
+        ends = [end_low + (end_high - end_low) * i / max(1, positions - 1) for i in range(positions)]
+        means = [p.mean_w(end - width_s, end) for p in self.plans for end in ends]
+        return min(means), max(means)
+
+    def arrival_spread_s(self) -> float:
+        """How far apart the plausible trajectories arrive where the commands under way take them."""
+        arrivals = [p.settled_at() for p in self.plans]
+        return max(arrivals) - min(arrivals)
 
     def moving_between(self, t0: float, t1: float, margin_s: float = 0.25) -> bool:
         """True if any plausible trajectory moves anywhere in [t0, t1] (give or take ``margin_s``)."""

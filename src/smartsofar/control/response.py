@@ -76,6 +76,7 @@ class ResponseBounds(NamedTuple):
     nominal: DirectedResponse
     fast: DirectedResponse
     slow: DirectedResponse
+    measured: bool = False  # narrowed by what the unit was seen to do (not configured, not widened after a surprise)
 
 
 class Observation(NamedTuple):
@@ -299,7 +300,8 @@ class ResponseLearner:
                                                   self.configured.ramp_w_per_s / 1.5))
             return ResponseBounds(nominal, fast, slow)
         parts = {d: self._bounds_one_way(d) for d in DIRECTIONS}
-        return ResponseBounds(*(DirectedResponse(parts["up"][i], parts["down"][i]) for i in range(3)))
+        nominal, fast, slow = (DirectedResponse(parts["up"][i], parts["down"][i]) for i in range(3))
+        return ResponseBounds(nominal, fast, slow, measured=True)
 
     def _bounds_one_way(self, direction: Direction) -> tuple[Response, Response, Response]:
         nominal, count = self.estimate(direction)

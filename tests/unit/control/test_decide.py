@@ -153,3 +153,31 @@ def test_a_meter_that_says_how_old_its_sample_is_gets_a_step_after_a_command_tak
     # 800 W more by 104.5 s. A sample that may be a second old may still hold the ramp, so only what no power
     # of it explains is taken; a sample known to be fresh has the unit settled, and the whole step is plain.
     assert taken[0] <= -at(104.5, 800.0)[1] <= taken[1]
+
+
+def learned_unit(dead_s: float, ramp_w_per_s: float) -> FakeUnit:
+    """A unit whose response was measured over nine commands each way."""
+    learner = ResponseLearner(Response(1.0, 1000.0))
+    seen = {"dead_time_s": [dead_s] * 9, "ramp_w_per_s": [ramp_w_per_s] * 9}
+    learner.load_json({"up": seen, "down": seen})
+    unit = FakeUnit(1, room(1))
+    unit.plan = PowerEnvelope(learner.bounds())
+    return unit
+
+
+@pytest.mark.parametrize(("measured", "more_w"), [(True, (100, 320)), (False, (0, 40))])
+def test_a_load_step_late_in_a_measured_ramp_is_acted_on_at_once(measured: bool, more_w: tuple[int, int]) -> None:
+    unit = learned_unit(1.0, 1000.0)
+    if not measured:  # the same bounds, but configured rather than seen
+        unit.plan.set_bounds(ResponseLearner(Response(1.0, 1000.0), fixed=True).bounds())
+    at = auto_cycles(unit, lag_s=0.1)
+    at(99.0, 0.0)
+    first = at(100.0, 500.0)[1]  # the house draws 500 W: discharge about 500 W, there by 101.6 s
+    unit.plan.command(100.1, first)
+    unit.setpoint_w = first
+    # The house draws 300 W more from 101.5 s. The meter's second to 102.5 s holds the end of the ramp: only the
+    # fast and the slow plausible trajectories' *means* over that second bound what the unit did in it (their
+    # instantaneous powers span the whole ramp, which would explain the step away).
+    grid = 800.0 + unit.plan.mean_w(101.5, 102.5)
+    more = first - at(102.5, grid).get(1, first)
+    assert more_w[0] <= more <= more_w[1], f"{more} W more"

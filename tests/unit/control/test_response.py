@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from smartsofar.control.envelope import PowerEnvelope
 from smartsofar.control.response import (
     PLAUSIBLE_DEAD_S,
     PLAUSIBLE_RAMP_W_PER_S,
@@ -126,3 +127,16 @@ def test_what_was_learned_survives_a_round_trip_and_bad_data_is_refused() -> Non
         again.load_json({"up": {"dead_time_s": ["x"]}})
     with pytest.raises(ValueError, match="object"):
         again.load_json([1, 2])
+
+
+def test_only_bounds_the_unit_was_seen_to_follow_count_as_measured() -> None:
+    learner = ResponseLearner(Response(1.0, 1000.0))
+    seen = {"dead_time_s": [2.5] * 5, "ramp_w_per_s": [300.0] * 5}
+    learner.load_json({"up": seen, "down": seen})
+    assert learner.bounds().measured
+    assert not learner.plausible_bounds().measured
+    assert not ResponseLearner(Response(1.0, 1000.0), fixed=True).bounds().measured
+    envelope = PowerEnvelope(learner.bounds())
+    assert envelope.measured
+    envelope.widen(10.0, learner.plausible_bounds())  # the unit surprised us: the window's mean is no longer bounded
+    assert not envelope.measured
