@@ -20,7 +20,9 @@ Three parts:
    learned response after the run.
 2. **Minute days** (``../shared/data/days``): capture on the matched plant and on a 2.5 s / 300 W/s plant.
 3. **Second-resolution sites** built from ``../shared/data/hz`` (see ``SITES``), on the matched and the slow
-   plant.
+   plant. Ours runs twice: learning from scratch, and with the response learned beforehand
+   (``smartsofar, learned``: the step test's three cycles on the same plant first, their learners handed on as
+   the service keeps them across restarts), which is what a site sees once it has run for a while.
 """
 
 from __future__ import annotations
@@ -42,11 +44,12 @@ from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.sim.battery import BatterySpec
 from smartsofar.sim.controllers import simulate
 from smartsofar.sim.household import DayProfile, Household, SecondSeries
-from smartsofar.sim.simulate import Scenario
+from smartsofar.sim.simulate import Scenario, Simulation, run_smartsofar
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 CONTROLLERS = ("smartsofar", "seed-v1", "opendtu-dpl", "meter-predictor", "perfect-sensing")  # table order
+LEARNED = "smartsofar, learned"  # ours on a site, its response learned beforehand on the step test
 DEAD_TIMES = (0.3, 1.0, 2.5, 4.0)
 RAMPS = (150.0, 300.0, 1000.0, 3000.0)
 SLOW = (2.5, 300.0)
@@ -101,6 +104,15 @@ def _household(part: str, site: str) -> tuple[Household, float, float]:
     return SecondSeries.from_files(hz / load, hz / pv, base_load_w=base, start_second=start), 0.0, SITE_SECONDS
 
 
+async def _learned_on_step_test(scenario: Scenario) -> dict[int, dict[str, Any]]:
+    """Each unit's learner after the step test's three cycles on the scenario's plant, as the service keeps it."""
+    sim = Simulation(Scenario(StepTest(), duration_s=3 * STEP_CYCLE_S, plant=scenario.plant,
+                              control=scenario.control, unit=scenario.unit))
+    await sim.sleep(1.0)
+    await run_smartsofar(sim)
+    return sim.responses
+
+
 def _run(job: Job) -> dict[str, Any]:
     part, site, controller, dead, ramp, settings = job
     logging.getLogger("smartsofar").setLevel(logging.CRITICAL)
@@ -110,8 +122,10 @@ def _run(job: Job) -> dict[str, Any]:
     control = ControlConfig.model_validate({**ControlConfig().model_dump(), **control_overrides})
     unit = UnitConfig(id=1, **unit_overrides)
     scenario = Scenario(household, start_s=start, duration_s=duration, plant=plant, control=control, unit=unit)
-    result = asyncio.run(simulate(scenario, controller))
-    return {"part": part, "site": site, "plant": [dead, ramp], "settings": settings, **result}
+    if controller == LEARNED:
+        scenario.responses = asyncio.run(_learned_on_step_test(scenario))
+    result = asyncio.run(simulate(scenario, "smartsofar" if controller == LEARNED else controller))
+    return {"part": part, "site": site, "plant": [dead, ramp], "settings": settings, **result, "controller": controller}
 
 
 def run_all(jobs: Sequence[Job], workers: int) -> list[dict[str, Any]]:
@@ -173,10 +187,10 @@ def sites_table(results: list[dict[str, Any]]) -> str:
     for site in SITES:
         for plant in (MATCHED, SLOW):
             predictor = _pick(results, part="sites", site=site, plant=list(plant), controller="meter-predictor")
-            for controller in CONTROLLERS:
+            for controller in (CONTROLLERS[0], LEARNED, *CONTROLLERS[1:]):
                 r = _pick(results, part="sites", site=site, plant=list(plant), controller=controller)
                 ratio = (f" ({r['mean_abs_error_w'] / predictor['mean_abs_error_w']:.2f}x predictor)"
-                         if controller == "smartsofar" and predictor["mean_abs_error_w"] else "")
+                         if controller in ("smartsofar", LEARNED) and predictor["mean_abs_error_w"] else "")
                 rows.append(f"| {site} | {plant[0]:g} s, {plant[1]:g} W/s | {controller} | {_wh(r):.0f} | "
                             f"{r['mean_abs_error_w']:.1f}{ratio} | {r['commands_per_hour']:.0f} | "
                             f"{r['sign_flips_per_min']:.2f} |")
@@ -241,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "days" in parts:
         jobs += [("days", d, c, *plant, "default") for plant in (MATCHED, SLOW) for d in days for c in CONTROLLERS]
     if "sites" in parts:
-        jobs += [("sites", s, c, *plant, "default") for s in SITES for plant in (MATCHED, SLOW) for c in CONTROLLERS]
+        jobs += [("sites", s, c, *plant, "default") for s in SITES for plant in (MATCHED, SLOW)
+                 for c in (*CONTROLLERS, LEARNED)]
     if "sweep" in parts:
         jobs += [("sweep", s, "smartsofar", *plant, name) for name in SWEEP for s in SITES for plant in (MATCHED, SLOW)]
         jobs += [("sweep-days", d, "smartsofar", *plant, name) for name in SWEEP for d in days

@@ -12,6 +12,7 @@ from smartsofar.cli import build_parser
 from smartsofar.errors import InvalidInputError
 from smartsofar.sim.cli import build_bus
 from smartsofar.sim.controllers import simulate
+from smartsofar.sim.simulate import Simulation, run_smartsofar
 from smartsofar.sim.simulate_cli import scenario_from_args
 
 
@@ -79,3 +80,16 @@ def test_sim_inverter_takes_each_units_response() -> None:
     assert [s.dead_time_s for s in specs] == [2.5, 2.5] and [s.ramp_w_per_s for s in specs] == [300, 1000]
     with pytest.raises(InvalidInputError, match="2 values for 1 units"):
         build_bus(build_parser().parse_args(["sim-inverter", "--units", "1", "--dead-time", "1,2"]))
+
+
+async def test_a_run_can_start_from_what_the_units_learned_before(site: tuple[Path, Path]) -> None:
+    load, pv = site
+    first = Simulation(scenario_from_args(args_for("--load", str(load), "--pv", str(pv), "--seconds", "480",
+                                                   "--plant-dead-time", "2.5", "--plant-ramp", "300")))
+    await first.sleep(1.0)
+    await run_smartsofar(first)
+    assert first.learned[1]["samples"] >= 1
+    again = scenario_from_args(args_for("--load", str(load), "--pv", str(pv), "--seconds", "2"))
+    again.responses = first.responses  # as the service's response store hands them back after a restart
+    result = await simulate(again)
+    assert result["learned_response"]["1"] == first.learned[1]

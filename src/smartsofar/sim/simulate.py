@@ -175,6 +175,7 @@ class Scenario:
     meter_lag_s: float | None = None  # what each sample says of its age (a push as measured: the client's value)
     steer_polls: bool = True  # polls steered by the poller's PollPhase, starting at meter_phase_s
     pricing: SimPricing | None = None  # the tariff and the planner (None: no bill)
+    responses: dict[int, dict[str, Any]] | None = None  # each unit's learner as kept across restarts, by unit id
 
     def plant_specs(self) -> list[BatterySpec]:
         """Each unit's true spec."""
@@ -230,6 +231,7 @@ class Simulation:
         self.grid_w = 0.0  # the true grid power over the last accounted second
         self.on_second: list[Callable[[float], None]] = []
         self.learned: dict[int, dict[str, Any]] = {}  # each unit's learned response, when the engine ran
+        self.responses: dict[int, dict[str, Any]] = {}  # each unit's learner as it would be kept, when the engine ran
         self.costs: CostMeter | None = None
         if scenario.pricing is not None:
             scenario.pricing.cover(scenario.duration_s)
@@ -367,6 +369,11 @@ async def run_smartsofar(sim: Simulation) -> None:
     mode = ModeState(Mode.AUTO, target_w=control.target_w, allow_charge=control.allow_charge,
                      allow_discharge=control.allow_discharge)
     site, monitor, poller = build_site(sim, control, mode)
+    for rt in site.units:  # what the service's response store gives back after a restart
+        kept = (sim.scenario.responses or {}).get(rt.unit_id)
+        if kept is not None and rt.config.learn_response:
+            rt.response.load_json(kept)
+            rt.adopt_response()
     pricing = sim.scenario.pricing
     if pricing is not None and pricing.planner is not None:
         planner = sim.planner = SimPlanner(pricing, site, pricing.planner)
@@ -374,4 +381,5 @@ async def run_smartsofar(sim: Simulation) -> None:
     await monitor.read_all()
     await drive(sim, site, monitor, poller)
     sim.learned = {rt.unit_id: rt.response.summary() for rt in site.units}
+    sim.responses = {rt.unit_id: rt.response.to_json() for rt in site.units}
     sim.backoffs = site.memory.oscillation.engagements
