@@ -164,6 +164,12 @@ class PlannerConfig(Section):
     grid_charge: bool = Field(True, description="The plan may charge the batteries from the grid")
     grid_charge_w: int | None = Field(None, ge=0, le=100_000, description="Largest grid-charge power, W "
                                       "(empty: the units' charge power, within the grid import limit)")
+    grid_export: bool = Field(False, description="The plan may discharge the batteries into the grid where prices "
+                              "pay for it: a feed-in price, or a negative import price ahead to make room for. "
+                              "Only if your connection and contract allow exporting from a battery")
+    grid_export_w: int | None = Field(None, ge=0, le=100_000, description="Largest power to export from the "
+                                      "batteries, W (empty: the units' discharge power, within the grid export "
+                                      "limit)")
     horizon_h: float = Field(36, ge=6, le=48, description="How far ahead to plan, h")
     history_days: int = Field(7, ge=1, le=28, description="Days of history the forecast learns from")
     slot_min: int = Field(15, ge=5, le=60, description="The plan's step, minutes")
@@ -202,15 +208,25 @@ class PvForecastConfig(Section):
 
 
 class ScheduleEntry(TimedSection):
-    """A battery mode at set hours, e.g. charge to 80 % between 01:00 and 05:00 on weekdays."""
+    """A battery mode at set hours, e.g. charge to 80 % between 01:00 and 05:00 on weekdays, or export down to
+    30 % between 16:00 and 19:00 where the feed-in price peaks."""
 
-    mode: BatteryMode = Field(description="charge (from the grid), hold (no discharging) or normal")
-    soc_pct: float = Field(100, ge=0, le=100, description="charge: up to this SoC, then hold")
-    power_w: int | None = Field(None, ge=0, le=100_000, description="charge: at this power, W (empty: the most "
-                                "allowed)")
+    mode: BatteryMode = Field(description="charge (from the grid), hold (no discharging), export (into the grid) "
+                              "or normal")
+    soc_pct: float = Field(100, ge=0, le=100, description="charge: up to this SoC, then hold; export: down to this "
+                           "SoC, then zero export")
+    power_w: int | None = Field(None, ge=0, le=100_000, description="charge or export: at this power, W (empty: the "
+                                "most allowed)")
     name: str = Field("", max_length=40, description="A name for people")
+
+    @model_validator(mode="after")
+    def _export_floor(self) -> ScheduleEntry:
+        if self.mode is BatteryMode.EXPORT and self.soc_pct >= 100:
+            raise ValueError("an export entry needs soc_pct below 100: the SoC to export down to")
+        return self
 
     def label(self) -> str:
         """'charge to 80 % 01:00-05:00 mon-fri'."""
-        what = f"charge to {self.soc_pct:.0f} %" if self.mode is BatteryMode.CHARGE else str(self.mode)
+        what = (f"charge to {self.soc_pct:.0f} %" if self.mode is BatteryMode.CHARGE else
+                f"export down to {self.soc_pct:.0f} %" if self.mode is BatteryMode.EXPORT else str(self.mode))
         return self.name or f"{what} {self.hours} {self.days}"

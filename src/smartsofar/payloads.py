@@ -285,7 +285,7 @@ class LagPayload(Payload):
 
 
 class IntentPayload(Payload):
-    """Auto mode's battery mode: normal, hold or charge, who asked (plan, schedule, external) and why."""
+    """Auto mode's battery mode: normal, hold, charge or export, who asked (plan, schedule, external) and why."""
 
     mode: BatteryMode
     charge_w: int
@@ -293,11 +293,12 @@ class IntentPayload(Payload):
     source: str
     reason: str
     ends_at: float | None
+    export_w: int = 0
 
     @classmethod
     def of(cls, intent: BatteryIntent) -> IntentPayload:
         return cls(mode=intent.mode, charge_w=round(intent.charge_w), until_soc_pct=intent.until_soc_pct,
-                   source=intent.source, reason=intent.reason, ends_at=intent.ends_at)
+                   source=intent.source, reason=intent.reason, ends_at=intent.ends_at, export_w=round(intent.export_w))
 
 
 class SitePayload(Payload):

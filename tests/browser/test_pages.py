@@ -267,3 +267,26 @@ async def test_the_plan_page_shows_the_pv_forecast(browser: Browser, tmp_path: P
                                                                      "tomorrow")
     finally:
         await evcc.stop()
+
+
+async def test_a_scheduled_export_set_on_the_plan_page_discharges_beyond_the_house(browser: Browser,
+                                                                               tmp_path: Path) -> None:
+    tariff = {"tariff": {"kind": "time_of_use", "price": 0.27, "preset": "heures_creuses", "offpeak_price": 0.2068}}
+    async with live_service(tmp_path, config=tariff) as live:  # the house draws 1300 W
+        page = await open_page(browser, f"{live.url}/#plan")
+        hour = time.localtime().tm_hour
+        await page.click("#schedule-add")
+        row = page.locator("#schedule-table tbody tr")
+        await row.locator("input[name=hours]").fill(f"{hour:02d}:00-{(hour + 2) % 24:02d}:00")
+        await row.locator("select").select_option("export")
+        await row.locator("input[name=soc_pct]").fill("20")
+        await page.click("#schedule-save")
+        await expect(page.locator("#schedule-result")).to_contain_text("Saved: 1 entry")
+        assert 'mode = "export"' in live.config_path.read_text()
+        assert await eventually(lambda: live.battery_w() < -2500, 20)  # well beyond the house's 1300 W
+        await page.reload()
+        await expect(page.locator("#plan-mode")).to_contain_text("export from the batteries")
+        await expect(page.locator("#plan-reason")).to_contain_text("export down to 20 %")
+        await row.locator("input[name=soc_pct]").fill("100")  # an export with nothing to export down to
+        await page.click("#schedule-save")
+        await expect(page.locator("#schedule-result")).to_contain_text("export down to")

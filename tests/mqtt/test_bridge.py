@@ -156,7 +156,8 @@ async def test_another_system_sets_the_battery_mode_and_home_assistant_sees_it(l
     assert external is not None and external.mode == "hold" and external.who == "mqtt"
     assert 55 < external.expires_at - planning.clock() <= 60  # evcc's lease: renew it, or it lapses
     select = json.loads(await retained(listener.port, f"homeassistant/select/{NODE}/battery_mode/config") or "{}")
-    assert select["options"] == ["normal", "hold", "charge"] and '"lease_s": 3600' in select["command_template"]
+    assert select["options"] == ["normal", "hold", "charge", "export"]
+    assert '"lease_s": 3600' in select["command_template"]
     await listener.publish("smartsofar/set/battery_mode", '{"mode": "charge", "lease_s": 3600, "soc_pct": 80}')
     assert await eventually(lambda: planning.steering.external is not None and
                             planning.steering.external.mode == "charge" and planning.steering.external.soc_pct == 80)

@@ -38,7 +38,7 @@ async def test_an_evcc_battery_mode_is_granted_for_its_lease_and_normal_ends_it(
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({"mode": "boost"}, "battery mode must be normal, hold or charge"),
+    ({"mode": "boost"}, "battery mode must be normal, hold, charge or export"),
     ({"mode": "hold", "lease_s": 0}, "a battery mode lasts"),
     ({"mode": "charge", "soc_pct": 140}, "SoC must be"),
     ({"mode": "charge", "charge_w": "lots"}, "charge_w"),

@@ -178,6 +178,8 @@ def _auto_message(inputs: DecisionInputs) -> str:
         return f"charging from the grid at {intent.charge_w:.0f} W ({intent.source})"
     if intent.mode is BatteryMode.HOLD:
         return f"holding the batteries' energy ({intent.source})"
+    if intent.mode is BatteryMode.EXPORT:
+        return f"exporting from the batteries at {intent.export_w:.0f} W ({intent.source})"
     return "holding the grid at the target"
 
 

@@ -39,11 +39,13 @@ class Steering:
     """The intents on offer, and the one in force."""
 
     def __init__(self, schedule: Sequence[ScheduleEntry], zone: tzinfo, *, grid_charge_w: Callable[[], float],
-                 currency: str = "EUR", clock: Callable[[], float] = time.time) -> None:
+                 export_w: Callable[[], float] = lambda: 0.0, currency: str = "EUR",
+                 clock: Callable[[], float] = time.time) -> None:
         self.schedule = list(schedule)
         self.zone = zone
         self.currency = currency
         self.grid_charge_w = grid_charge_w  # the most the grid may charge at now (units' power, import limit)
+        self.export_w = export_w  # the most the batteries may export at now (units' power, export limit)
         self.clock = clock
         self.external: ExternalMode | None = None
         self.plan: Plan | None = None
@@ -51,11 +53,13 @@ class Steering:
 
     def request(self, mode: BatteryMode, *, lease_s: float = EXTERNAL_LEASE_S, charge_w: float | None = None,
                 soc_pct: float | None = None, who: str = "external") -> ExternalMode | None:
-        """Another system's battery mode, for ``lease_s``; normal ends the request. InvalidInputError on bad values."""
+        """Another system's battery mode, for ``lease_s``; normal ends the request. ``charge_w`` is the power of a
+        charge or an export, ``soc_pct`` the SoC a charge stops at or an export goes down to (none: the reserve).
+        InvalidInputError on bad values."""
         if not 1 <= lease_s <= MAX_LEASE_S:
             raise InvalidInputError(f"a battery mode lasts 1..{MAX_LEASE_S:.0f} s, got {lease_s}")
         if charge_w is not None and not 0 <= charge_w <= 100_000:
-            raise InvalidInputError(f"charge power must be 0..100000 W, got {charge_w}")
+            raise InvalidInputError(f"charge or export power must be 0..100000 W, got {charge_w}")
         if soc_pct is not None and not 0 <= soc_pct <= 100:
             raise InvalidInputError(f"SoC must be 0..100 %, got {soc_pct}")
         if mode is BatteryMode.NORMAL:
@@ -72,20 +76,29 @@ class Steering:
 
     def __call__(self, now: float, soc_pct: float | None) -> BatteryIntent:
         """The intent in force at wall-clock ``now``."""
-        most = self.grid_charge_w()
         external = self.external_at(now)
         if external is not None:
-            power = most if external.charge_w is None else min(most, external.charge_w)
-            return BatteryIntent(external.mode, power if external.mode is BatteryMode.CHARGE else 0.0,
-                                 external.soc_pct, "external", f"asked by {external.who}", external.expires_at)
+            return self._asked(external.mode, external.charge_w, external.soc_pct, "external",
+                               f"asked by {external.who}", external.expires_at)
         entry = active_entry(self.schedule, now, self.zone) if self.schedule else None
         if entry is not None:
             item, ends = entry
-            power = most if item.power_w is None else min(most, float(item.power_w))
-            return BatteryIntent(item.mode, power if item.mode is BatteryMode.CHARGE else 0.0,
-                                 item.soc_pct if item.mode is BatteryMode.CHARGE else None, "schedule",
-                                 f"schedule: {item.label()}", ends)
+            return self._asked(item.mode, None if item.power_w is None else float(item.power_w), item.soc_pct,
+                               "schedule", f"schedule: {item.label()}", ends)
         return self._from_plan(now)
+
+    def _asked(self, mode: BatteryMode, power_w: float | None, soc_pct: float | None, source: str, reason: str,
+               ends: float | None) -> BatteryIntent:
+        """An intent someone asked for: a charge within the grid-charge power, an export within the units' discharge
+        power and the grid export limit."""
+        if mode is BatteryMode.CHARGE:
+            most = self.grid_charge_w()
+            return BatteryIntent(mode, most if power_w is None else min(most, power_w), soc_pct, source, reason, ends)
+        if mode is BatteryMode.EXPORT:
+            most = self.export_w()
+            return BatteryIntent(mode, 0.0, soc_pct, source, reason, ends,
+                                 export_w=most if power_w is None else min(most, power_w))
+        return BatteryIntent(mode, 0.0, None, source, reason, ends)
 
     def _from_plan(self, now: float) -> BatteryIntent:
         plan = self.plan
@@ -116,4 +129,13 @@ class Steering:
             target = max(s.soc_end_pct for s in run)
             return BatteryIntent(BatteryMode.CHARGE, min(self.grid_charge_w(), slot.grid_charge_w), target, "plan",
                                  reason, slot.end)
+        if slot.action is Action.EXPORT:
+            run = [slot]
+            for later in plan.slots[index + 1:]:
+                if later.action is not Action.EXPORT:
+                    break
+                run.append(later)
+            target = min(s.soc_end_pct for s in run)
+            return BatteryIntent(BatteryMode.EXPORT, 0.0, target, "plan", reason, slot.end,
+                                 export_w=min(self.export_w(), slot.export_w))
         return BatteryIntent(BatteryMode.NORMAL, 0.0, None, "plan", reason, slot.end)

@@ -100,7 +100,7 @@ class SiteState(Payload):
     today_export_kwh: float | None
     today_charged_kwh: float | None
     today_discharged_kwh: float | None
-    battery_mode: str = "normal"  # auto mode's: normal, hold or charge
+    battery_mode: str = "normal"  # auto mode's: normal, hold, charge or export
     battery_mode_source: str = ""  # plan, schedule, external, or empty
     battery_mode_reason: str = ""
     price_now: float | None = None  # per kWh, from the tariff

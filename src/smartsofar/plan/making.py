@@ -69,12 +69,20 @@ def make_plan(tariff: SiteTariff, history: HouseHistory, bank: Bank, now: float,
     return hedge(bank, inputs, solve(bank, inputs), days, now)
 
 
+def most_power(units_w: float, cap_w: int | None, grid_limit_w: int | float | None) -> float:
+    """The most the batteries may move to or from the grid: the units' total, the planner's cap, the grid's limit."""
+    return min(units_w, math.inf if cap_w is None else float(cap_w),
+               math.inf if grid_limit_w is None else float(grid_limit_w))
+
+
 def bank_from(capacity_wh: float, soc_pct: float, floor_pct: float, ceiling_pct: float, max_charge_w: float,
               max_discharge_w: float, grid_charge_w: float, config: PlannerConfig,
-              allow_discharge: bool = True) -> Bank:
-    """The bank from site totals and the planner's settings."""
+              allow_discharge: bool = True, grid_export_w: float = 0.0) -> Bank:
+    """The bank from site totals and the planner's settings (``grid_export_w``: the most the batteries may
+    export at, which counts only when the planner may export)."""
     one_way = math.sqrt(config.round_trip_efficiency)
     return Bank(capacity_wh=capacity_wh, energy_wh=capacity_wh * soc_pct / 100, floor_wh=capacity_wh * floor_pct / 100,
                 ceiling_wh=capacity_wh * ceiling_pct / 100, max_charge_w=max_charge_w,
                 max_discharge_w=max_discharge_w, grid_charge_w=grid_charge_w if config.grid_charge else 0.0,
+                grid_export_w=grid_export_w if config.grid_export else 0.0,
                 charge_efficiency=one_way, discharge_efficiency=one_way, allow_discharge=allow_discharge)

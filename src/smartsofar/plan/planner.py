@@ -7,6 +7,10 @@ SoC as energies). Each slot takes one of three actions, which are what the inner
 - ``normal``: zero export as always; the bank covers the house's draw and takes its surplus.
 - ``hold``: the bank takes the surplus but does not discharge, keeping its energy for later.
 - ``charge``: the bank also charges from the grid, at a fraction of the grid-charge power.
+- ``export``: the bank discharges at a fraction of the export power even beyond the house's draw, the rest going
+  into the grid. Offered only where the site allows it (``grid_export_w``) and some slot can pay for it: a
+  feed-in price above nothing, or an import price below nothing, which pays to import into a bank emptied
+  beforehand.
 
 A dynamic programme over the bank's energy (``LEVELS`` steps) finds the cheapest run of actions given the
 import and feed-in prices and the forecast (``plan.forecast``); the energy left at the end is valued at the
@@ -43,6 +47,7 @@ class Action(StrEnum):
     NORMAL = "normal"
     HOLD = "hold"
     CHARGE = "charge"
+    EXPORT = "export"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Bank:
     max_charge_w: float
     max_discharge_w: float
     grid_charge_w: float  # the most the grid may charge at (0: no grid charging)
+    grid_export_w: float = 0.0  # the most the bank may discharge at to export (0: never beyond the house's draw)
     charge_efficiency: float = 0.95
     discharge_efficiency: float = 0.95
     allow_discharge: bool = True
@@ -99,6 +105,7 @@ class SlotPlan:
     import_price: float
     export_price: float
     estimated: bool
+    export_w: float = 0.0  # the battery total's discharge power, when exporting
 
     @property
     def cost(self) -> float:
@@ -158,22 +165,26 @@ def _step(bank: Bank, energy: float, slot: PlanInput, action: Action, fraction: 
     grid_charge = fraction * bank.grid_charge_w * hours if action is Action.CHARGE else 0.0
     if grid_charge and grid_top_wh < bank.ceiling_wh:  # the grid tops up what the surplus leaves, to the top
         grid_charge = min(grid_charge, max(0.0, (grid_top_wh - energy) / bank.charge_efficiency - surplus))
-    charge = min(bank.max_charge_w * hours, room_in, surplus + grid_charge)
+    charge = 0.0 if action is Action.EXPORT else min(bank.max_charge_w * hours, room_in, surplus + grid_charge)
     discharge = 0.0
-    if action is Action.NORMAL and bank.allow_discharge:
+    if action in (Action.NORMAL, Action.EXPORT) and bank.allow_discharge:
+        wanted = max(need, fraction * bank.grid_export_w * hours) if action is Action.EXPORT else need
         discharge = min(bank.max_discharge_w * hours, room_out + charge * bank.charge_efficiency
-                        * bank.discharge_efficiency, need)
+                        * bank.discharge_efficiency, wanted)
     from_surplus = min(charge, surplus)
-    imported = need - discharge + (charge - from_surplus)
-    exported = surplus - from_surplus
+    imported = need - min(discharge, need) + (charge - from_surplus)
+    exported = surplus - from_surplus + max(0.0, discharge - need)
     end = energy + charge * bank.charge_efficiency - discharge / bank.discharge_efficiency
     return min(bank.ceiling_wh, max(bank.floor_wh, end)), imported, exported
 
 
-def _options(bank: Bank) -> list[tuple[Action, float]]:
+def _options(bank: Bank, slots: Sequence[PlanInput]) -> list[tuple[Action, float]]:
     options = [(Action.NORMAL, 0.0), (Action.HOLD, 0.0)]
     if bank.grid_charge_w > 0:
         options += [(Action.CHARGE, f) for f in CHARGE_FRACTIONS]
+    if bank.grid_export_w > 0 and bank.allow_discharge and any(
+            s.export_price > 0 or s.import_price < 0 for s in slots):  # else exporting stored energy never pays
+        options += [(Action.EXPORT, f) for f in CHARGE_FRACTIONS]
     return options
 
 
@@ -207,7 +218,7 @@ def solve(bank: Bank, slots: Sequence[PlanInput]) -> Policy:
     # Energy left at the end is worth the cheapest import it can replace: never more than it costs to buy, so the
     # plan never charges from the grid only to end fuller, and never empties the bank at a loss either.
     end_value = max(0.0, min(s.import_price for s in slots)) * bank.discharge_efficiency / 1000  # per Wh
-    options = _options(bank)
+    options = _options(bank, slots)
 
     def value_at(values: list[float], energy: float) -> float:
         if not step:
@@ -226,7 +237,7 @@ def solve(bank: Bank, slots: Sequence[PlanInput]) -> Policy:
                 end, imported, exported = _step(bank, energy, slot, action, fraction)
                 cost = (imported * slot.import_price - exported * slot.export_price) / 1000 + value_at(future, end) \
                     + GENTLE * fraction * fraction
-                if cost < best - EPSILON:  # ties go to the earlier option: normal, then hold, then less charge
+                if cost < best - EPSILON:  # ties go to the earlier option: normal, hold, less charge, less export
                     best, best_choice = cost, (action, fraction)
             best_values.append(best)
             best_choices.append(best_choice)
@@ -251,7 +262,8 @@ def walk(bank: Bank, slots: Sequence[PlanInput], policy: Policy, now: float, gri
             action = Action.HOLD  # at the top already: what is left of the charge is holding
         planned.append(SlotPlan(slot.start, slot.end, action, fraction * bank.grid_charge_w if
                                 action is Action.CHARGE else 0.0, energy, end, bank.soc_pct(end), imported, exported,
-                                slot.import_price, slot.export_price, slot.estimated))
+                                slot.import_price, slot.export_price, slot.estimated,
+                                fraction * bank.grid_export_w if action is Action.EXPORT else 0.0))
         cost += (imported * slot.import_price - exported * slot.export_price) / 1000
         ze_end, ze_in, ze_out = _step(bank, ze_energy, slot, Action.NORMAL, 0.0)
         ze_cost += (ze_in * slot.import_price - ze_out * slot.export_price) / 1000

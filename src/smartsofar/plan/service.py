@@ -28,7 +28,7 @@ from smartsofar.engine.steering import ExternalMode, Steering
 from smartsofar.modes import Mode
 from smartsofar.plan.explain import explain
 from smartsofar.plan.forecast import HouseHistory
-from smartsofar.plan.making import bank_from, make_plan
+from smartsofar.plan.making import bank_from, make_plan, most_power
 from smartsofar.plan.planner import Plan
 from smartsofar.plan.pv_feed import PvFeed
 from smartsofar.plan.pv_forecast import day_energy_kwh
@@ -59,7 +59,7 @@ class Planning:
         self.pv_feed = PvFeed(config.pv_forecast, self.tariff.zone, data_dir / "pv_forecast.json" if data_dir else
                               None, clock=clock) if config.pv_forecast.source != "none" else None
         self.steering = Steering(config.schedule, self.tariff.zone, grid_charge_w=self.grid_charge_w,
-                                 currency=config.tariff.currency, clock=clock)
+                                 export_w=self.export_w, currency=config.tariff.currency, clock=clock)
         site.steer = self.steering
         self.history: History | None = None
         self.last_error: str | None = None
@@ -81,10 +81,13 @@ class Planning:
 
     def grid_charge_w(self) -> float:
         """The most the grid may charge at: the units' charge power, the planner's cap, the import limit."""
-        most = float(sum(rt.config.max_charge_w for rt in self.site.units))
-        cap = self.config.planner.grid_charge_w
-        limit = self.site.control.grid_import_limit_w
-        return min(most, float(cap) if cap is not None else math.inf, float(limit) if limit is not None else math.inf)
+        return most_power(float(sum(rt.config.max_charge_w for rt in self.site.units)),
+                          self.config.planner.grid_charge_w, self.site.control.grid_import_limit_w)
+
+    def export_w(self) -> float:
+        """The most the batteries may export at: the units' discharge power, the planner's cap, the export limit."""
+        return most_power(float(sum(rt.config.max_discharge_w for rt in self.site.units)),
+                          self.config.planner.grid_export_w, self.site.control.grid_export_limit_w)
 
     def request(self, mode: BatteryMode, *, lease_s: float, charge_w: float | None = None,
                 soc_pct: float | None = None, who: str = "external") -> ExternalMode | None:
@@ -111,7 +114,7 @@ class Planning:
                          max(max(u.reserve_soc_pct, u.min_soc_pct) for u in units), min(u.max_soc_pct for u in units),
                          float(sum(u.max_charge_w for u in units)), float(sum(u.max_discharge_w for u in units)),
                          self.grid_charge_w() if self.site.mode.allow_charge else 0.0, planner,
-                         allow_discharge=self.site.mode.allow_discharge)
+                         allow_discharge=self.site.mode.allow_discharge, grid_export_w=self.export_w())
         pv = self.pv_feed.curve if self.pv_feed is not None else None
         past = HouseHistory(rows)
         self.pv_measured = past.pv_measured
@@ -186,7 +189,8 @@ class Planning:
         if plan is not None:
             for i, slot in enumerate(plan.slots):
                 slots.append({"start": slot.start, "end": slot.end, "action": str(slot.action),
-                              "grid_charge_w": round(slot.grid_charge_w), "soc_end_pct": round(slot.soc_end_pct, 1),
+                              "grid_charge_w": round(slot.grid_charge_w), "export_w": round(slot.export_w),
+                              "soc_end_pct": round(slot.soc_end_pct, 1),
                               "import_price": round(slot.import_price, 5), "estimated": slot.estimated})
                 if i == 0 or slot.action is not plan.slots[i - 1].action:
                     reasons.append(explain(plan, i, self.tariff.zone, self.config.tariff.currency))

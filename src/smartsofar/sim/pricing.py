@@ -28,7 +28,7 @@ from smartsofar.engine.site import Site
 from smartsofar.engine.steering import Steering
 from smartsofar.errors import InvalidInputError
 from smartsofar.plan.forecast import HISTORY_STEP_S, HouseHistory
-from smartsofar.plan.making import bank_from, make_plan
+from smartsofar.plan.making import bank_from, make_plan, most_power
 from smartsofar.plan.planner import Plan
 from smartsofar.plan.pv_forecast import PvCurve
 from smartsofar.sim.household import DayProfile, Household
@@ -152,11 +152,11 @@ class SimPlanner:
         self.max_discharge_w = float(sum(u.max_discharge_w for u in units))
         self.floor_pct = max(max(u.reserve_soc_pct, u.min_soc_pct) for u in units)
         self.ceiling_pct = min(u.max_soc_pct for u in units)
-        limit = site.control.grid_import_limit_w
-        most = self.max_charge_w if config.grid_charge_w is None else float(config.grid_charge_w)
-        self.grid_charge_w = most if limit is None else min(most, float(limit))
+        self.grid_charge_w = most_power(self.max_charge_w, config.grid_charge_w, site.control.grid_import_limit_w)
+        self.export_w = most_power(self.max_discharge_w, config.grid_export_w, site.control.grid_export_limit_w)
         self.steering = Steering([], pricing.tariff.zone, grid_charge_w=lambda: self.grid_charge_w,
-                                 currency=pricing.tariff.config.currency, clock=site.wall_clock)
+                                 export_w=lambda: self.export_w, currency=pricing.tariff.config.currency,
+                                 clock=site.wall_clock)
         site.steer = self.steering
         self.plans = 0
         self._bucket_start: float | None = None
@@ -198,7 +198,7 @@ class SimPlanner:
             return
         bank = bank_from(self.capacity_wh, soc, self.floor_pct, self.ceiling_pct, self.max_charge_w,
                          self.max_discharge_w, self.grid_charge_w, self.config,
-                         allow_discharge=self.site.mode.allow_discharge)
+                         allow_discharge=self.site.mode.allow_discharge, grid_export_w=self.export_w)
         pv = self.pricing.pv_forecast(now) if self.pricing.pv_forecast is not None else None
         self.steering.plan = make_plan(self.pricing.tariff, self.history, bank, now, self.config,
                                        known_until=published, pv=pv)

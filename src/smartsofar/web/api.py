@@ -101,13 +101,15 @@ class PermissionsBody(BaseModel):
 
 
 class BatteryModeBody(BaseModel):
-    """evcc-style external battery control: normal, hold or charge (or evcc's 1 / 2 / 3), for ``lease_s``
-    seconds (default 60): renew it before then, or auto mode goes back to normal."""
+    """evcc-style external battery control: normal, hold or charge (or evcc's 1 / 2 / 3), or export, for
+    ``lease_s`` seconds (default 60): renew it before then, or auto mode goes back to normal. ``charge_w`` is the
+    power of a charge or an export (empty: the most allowed), ``soc_pct`` the SoC a charge stops at or an export
+    goes down to."""
 
     mode: str | int = Field(examples=["hold"])
     lease_s: JsonNumber = Field(60.0, examples=[60])
-    charge_w: JsonWatts | None = Field(None, examples=[3000])
-    soc_pct: JsonNumber | None = Field(None, examples=[80])
+    charge_w: JsonWatts | None = Field(None, examples=[3000], description="charge or export power, W")
+    soc_pct: JsonNumber | None = Field(None, examples=[80], description="charge: up to; export: down to")
     who: str = Field("api", max_length=40)
 
 

@@ -59,6 +59,8 @@ LABELS: dict[str, str] = {
     "planner.enabled": "Plan the day ahead",
     "planner.grid_charge": "Charge from the grid when it pays",
     "planner.grid_charge_w": "Grid charge power, W",
+    "planner.grid_export": "Export from the batteries when it pays",
+    "planner.grid_export_w": "Battery export power, W",
     "pv_forecast.source": "PV forecast source",
     "pv_forecast.latitude": "Panels' latitude",
     "pv_forecast.longitude": "Panels' longitude",

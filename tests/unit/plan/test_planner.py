@@ -98,3 +98,33 @@ def test_hours_at_one_price_are_charged_gently_and_evenly_not_in_a_burst_at_the_
     charging = [s for s in night if s.action is Action.CHARGE]
     assert max(s.grid_charge_w for s in charging) <= 1500.0  # a quarter of the 6 kW allowed
     assert len(charging) >= 20  # most of the night, not the last hour
+
+
+def test_before_negative_prices_it_exports_to_make_room_when_the_site_may_export() -> None:
+    # A full bank at noon, then two hours that pay 0.10 per kWh imported, then the evening peak.
+    prices = [0.15] * 3 + [-0.10] * 2 + [0.30] * 6
+    full = {"energy_wh": 9600.0, "grid_charge_w": 6000.0}
+    may = plan(bank(**full, grid_export_w=6000.0), hours(prices, need_wh=300.0), 0.0)
+    may_not = plan(bank(**full), hours(prices, need_wh=300.0), 0.0)
+    exporting = [s for s in may.slots if s.action is Action.EXPORT]
+    assert exporting and all(s.end <= 3 * HOUR for s in exporting)  # before the negative hours, not in them
+    assert any(s.action is Action.CHARGE for s in may.slots[3:5])  # then paid to fill up again
+    assert sum(s.export_wh for s in exporting) > 3000.0
+    assert all(s.action is not Action.EXPORT for s in may_not.slots)
+    assert may.expected_cost < may_not.expected_cost - 0.3  # ~6 kWh more bought at -0.10
+
+
+def test_a_feed_in_price_above_what_the_energy_saves_later_is_exported() -> None:
+    slots = [PlanInput(SlotForecast(i * HOUR, (i + 1) * HOUR, 300.0, 0.0), 0.20, 0.45 if i == 2 else 0.0)
+             for i in range(8)]  # an evening peak that pays 0.45 per kWh exported, against 0.20 to buy
+    made = plan(bank(energy_wh=9600.0, grid_charge_w=0.0, grid_export_w=5000.0), slots, 0.0)
+    assert made.slots[2].action is Action.EXPORT and made.slots[2].export_w >= 3750.0
+    assert made.slots[2].export_wh > 3000.0
+
+
+def test_exporting_is_never_planned_where_no_price_pays_for_it() -> None:
+    made = plan(bank(energy_wh=9600.0, grid_export_w=6000.0), hours(red_day(), surplus_wh=200.0), 0.0)
+    assert all(s.action is not Action.EXPORT for s in made.slots)
+    forbidden = plan(bank(energy_wh=9600.0, grid_export_w=6000.0, allow_discharge=False),
+                     [PlanInput(SlotForecast(0.0, HOUR, 300.0, 0.0), 0.2, 0.5)], 0.0)
+    assert forbidden.slots[0].action is not Action.EXPORT  # the user forbids discharging

@@ -100,3 +100,50 @@ def test_an_intent_bounds_the_battery_total() -> None:
     assert charge_floor(BatteryIntent(BatteryMode.CHARGE, 2000.0), (-3000.0, 3000.0)) == (2000.0, 3000.0)
     assert charge_floor(BatteryIntent(BatteryMode.CHARGE, 5000.0), (-3000.0, 1500.0)) == (1500.0, 1500.0)
     assert charge_floor(BatteryIntent(), (-3000.0, 3000.0)) == (-3000.0, 3000.0)
+
+
+def test_an_export_bounds_the_battery_total_from_above_within_what_the_units_and_the_grid_allow() -> None:
+    export = BatteryIntent(BatteryMode.EXPORT, export_w=2000.0)
+    assert charge_floor(export, (-3000.0, 3000.0)) == (-3000.0, -2000.0)  # at least 2 kW out, more if the house draws
+    assert charge_floor(export, (-1200.0, 3000.0)) == (-1200.0, -1200.0)  # the export limit or the units cap it
+    assert charge_floor(export, (0.0, 3000.0)) == (0.0, 0.0)  # at the reserve: nothing to give
+    assert not export.blocks_discharge
+
+
+def test_an_export_stops_at_its_soc_or_when_the_soc_is_not_known() -> None:
+    export = BatteryIntent(BatteryMode.EXPORT, until_soc_pct=30.0, reason="schedule", export_w=2000.0)
+    assert export.at_soc(45.0) is export
+    for soc in (30.0, None):
+        stopped = export.at_soc(soc)
+        assert (stopped.mode, stopped.export_w) == (BatteryMode.NORMAL, 0.0)
+        assert "zero export" in stopped.reason
+
+
+def test_export_can_be_asked_for_by_a_schedule_or_another_system_within_the_export_power() -> None:
+    entry = ScheduleEntry(hours="16:00-19:00", days="all", mode=BatteryMode.EXPORT, soc_pct=30, power_w=9000)
+    clock = Clock(at("2024-01-08T17:00"))
+    steer = Steering([entry], PARIS, grid_charge_w=lambda: 5000.0, export_w=lambda: 4000.0, clock=clock)
+    intent = steer(clock.t, 80.0)
+    assert (intent.mode, intent.export_w, intent.until_soc_pct) == (BatteryMode.EXPORT, 4000.0, 30)
+    assert "export down to 30 %" in intent.reason
+    steer.request(BatteryMode.parse("EXPORT"), charge_w=1500.0, who="Predbat")
+    asked = steer(clock.t, 80.0)
+    assert (asked.mode, asked.export_w, asked.until_soc_pct, asked.source) == (BatteryMode.EXPORT, 1500.0, None,
+                                                                               "external")
+    with pytest.raises(ValueError, match="export down to"):
+        ScheduleEntry(hours="16:00-19:00", days="all", mode=BatteryMode.EXPORT)  # soc_pct left at 100
+
+
+def test_the_plan_exports_through_the_steering_before_negative_prices() -> None:
+    bank = Bank(capacity_wh=9600, energy_wh=9600, floor_wh=480, ceiling_wh=9600, max_charge_w=6000,
+                max_discharge_w=6000, grid_charge_w=6000, grid_export_w=6000)
+    start = at("2024-05-12T09:00")
+    prices = [0.15] * 3 + [-0.10] * 2 + [0.30] * 6
+    slots = [PlanInput(SlotForecast(start + i * 3600, start + (i + 1) * 3600, 300, 0), p, 0.0)
+             for i, p in enumerate(prices)]
+    steer = Steering([], PARIS, grid_charge_w=lambda: 6000.0, export_w=lambda: 2500.0, clock=Clock(start))
+    steer.plan = plan(bank, slots, start)
+    intent = next(i for i in (steer(start + h * 3600 + 1, 90.0) for h in range(3)) if i.mode is BatteryMode.EXPORT)
+    assert intent.source == "plan" and 0 < intent.export_w <= 2500.0  # within what the site allows now
+    assert intent.until_soc_pct is not None and intent.until_soc_pct < 60
+    assert "export from the batteries" in intent.reason and "-0.100" in intent.reason

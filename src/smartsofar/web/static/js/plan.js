@@ -11,12 +11,13 @@ import { $, $$, banner, clock, css, el, number } from "./dom.js";
 
 const OVERRIDE_S = 3600;
 const NARROW_PX = 560;
-const MODES = ["normal", "hold", "charge"];
+const MODES = ["normal", "hold", "charge", "export"];
 
 /** @param {PlanView} view */
 function renderNow(view) {
   const mode = view.battery_mode;
-  $("#plan-mode").textContent = mode.mode === "charge" ? `charge from the grid (${mode.charge_w} W)` : mode.mode;
+  $("#plan-mode").textContent = mode.mode === "charge" ? `charge from the grid (${mode.charge_w} W)`
+    : mode.mode === "export" ? `export from the batteries (${mode.export_w} W)` : mode.mode;
   $("#plan-price").textContent = view.price_now === null ? "–" : `${number(view.price_now, 4)} ${view.currency}/kWh`;
   $("#plan-source").textContent = mode.source || (view.planner ? "nobody: zero export" : "nobody (no tariff)");
   const until = view.external ? ` until ${clock(view.external.expires_at)}` : "";
@@ -40,13 +41,13 @@ function renderChart(view) {
   /** @param {number} at */
   const slotAt = (at) => (plan ? plan.slots.find((x) => x.start <= at && at < x.end) || null : null);
   const data = [t, t.map(priceAt), t.map((at) => { const s = slotAt(at); return s ? s.soc_end_pct : null; }),
-    t.map((at) => { const s = slotAt(at); return s ? s.grid_charge_w : null; })];
+    t.map((at) => { const s = slotAt(at); return s ? s.grid_charge_w - s.export_w : null; })];
   const series = [
     { label: `Price ${view.currency}/kWh`, scale: "price", stroke: css("--import"), width: 2,
       paths: uPlot.paths.stepped({ align: 1 }), value: (/** @type {any} */ _u, /** @type {number|null} */ v) => number(v, 4) },
     { label: "Planned SoC %", scale: "%", stroke: css("--focus"), width: 2,
       value: (/** @type {any} */ _u, /** @type {number|null} */ v) => number(v, 0) },
-    { label: "Grid charge W", stroke: css("--accent"), fill: css("--accent"), width: 1,
+    { label: "Grid charge (+) / export (−) W", stroke: css("--accent"), fill: css("--accent"), width: 1,
       paths: uPlot.paths.bars({ size: [0.9, 30], align: 1 }), points: { show: false },
       value: (/** @type {any} */ _u, /** @type {number|null} */ v) => number(v, 0) },
   ];
@@ -90,7 +91,8 @@ function scheduleRow(entry) {
     el("td", {}, el("input", { "aria-label": "Hours", name: "hours", value: e.hours, size: "11" })),
     el("td", {}, el("input", { "aria-label": "Days", name: "days", value: e.days, size: "8" })),
     el("td", {}, select),
-    el("td", {}, el("input", { "aria-label": "Up to SoC %", name: "soc_pct", type: "number", min: "0", max: "100",
+    el("td", {}, el("input", { "aria-label": "SoC % (charge up to, export down to)", name: "soc_pct", type: "number",
+      min: "0", max: "100",
       value: String(e.soc_pct) })),
     el("td", {}, el("input", { "aria-label": "Power W", name: "power_w", type: "number", min: "0",
       value: e.power_w === null ? "" : String(e.power_w), placeholder: "most" })),

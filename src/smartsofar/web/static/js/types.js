@@ -94,8 +94,9 @@
  * @property {IntentPayload} battery_mode
  *
  * @typedef {object} IntentPayload
- * @property {"normal" | "hold" | "charge"} mode
+ * @property {"normal" | "hold" | "charge" | "export"} mode
  * @property {number} charge_w
+ * @property {number} export_w
  * @property {number | null} until_soc_pct
  * @property {string} source
  * @property {string} reason
@@ -104,8 +105,9 @@
  * @typedef {object} PlanSlot
  * @property {number} start
  * @property {number} end
- * @property {"normal" | "hold" | "charge"} action
+ * @property {"normal" | "hold" | "charge" | "export"} action
  * @property {number} grid_charge_w
+ * @property {number} export_w
  * @property {number} soc_end_pct
  * @property {number} import_price
  * @property {boolean} estimated
