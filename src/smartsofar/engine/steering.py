@@ -49,7 +49,8 @@ class Steering:
         self.clock = clock
         self.external: ExternalMode | None = None
         self.plan: Plan | None = None
-        self._plan_intent: tuple[Plan, int, float, BatteryIntent] | None = None  # the last slot's, worded once
+        # the last slot's intent, worded once, and the charge and export powers it was worded with
+        self._plan_intent: tuple[Plan, int, tuple[float, float], BatteryIntent] | None = None
 
     def request(self, mode: BatteryMode, *, lease_s: float = EXTERNAL_LEASE_S, charge_w: float | None = None,
                 soc_pct: float | None = None, who: str = "external") -> ExternalMode | None:
@@ -106,13 +107,13 @@ class Steering:
             return NORMAL
         cached = self._plan_intent
         if cached is not None and cached[0] is plan and plan.slots[cached[1]].start <= now < plan.slots[cached[1]].end \
-                and cached[2] == self.grid_charge_w():
+                and cached[2] == (self.grid_charge_w(), self.export_w()):
             return cached[3]
         index = plan.index_at(now)
         if index is None:
             return NORMAL
         intent = self._slot_intent(plan, index)
-        self._plan_intent = (plan, index, self.grid_charge_w(), intent)
+        self._plan_intent = (plan, index, (self.grid_charge_w(), self.export_w()), intent)
         return intent
 
     def _slot_intent(self, plan: Plan, index: int) -> BatteryIntent:
@@ -121,21 +122,20 @@ class Steering:
         if slot.action is Action.HOLD:
             return BatteryIntent(BatteryMode.HOLD, 0.0, None, "plan", reason, slot.end)
         if slot.action is Action.CHARGE:
-            run = [slot]
-            for later in plan.slots[index + 1:]:
-                if later.action is not Action.CHARGE:
-                    break
-                run.append(later)
-            target = max(s.soc_end_pct for s in run)
-            return BatteryIntent(BatteryMode.CHARGE, min(self.grid_charge_w(), slot.grid_charge_w), target, "plan",
-                                 reason, slot.end)
+            return BatteryIntent(BatteryMode.CHARGE, min(self.grid_charge_w(), slot.grid_charge_w),
+                                 max(_run_socs(plan, index)), "plan", reason, slot.end)
         if slot.action is Action.EXPORT:
-            run = [slot]
-            for later in plan.slots[index + 1:]:
-                if later.action is not Action.EXPORT:
-                    break
-                run.append(later)
-            target = min(s.soc_end_pct for s in run)
-            return BatteryIntent(BatteryMode.EXPORT, 0.0, target, "plan", reason, slot.end,
+            return BatteryIntent(BatteryMode.EXPORT, 0.0, min(_run_socs(plan, index)), "plan", reason, slot.end,
                                  export_w=min(self.export_w(), slot.export_w))
         return BatteryIntent(BatteryMode.NORMAL, 0.0, None, "plan", reason, slot.end)
+
+
+def _run_socs(plan: Plan, index: int) -> list[float]:
+    """The planned SoC at the end of each slot of the run that starts at ``index`` (the same action throughout)."""
+    action = plan.slots[index].action
+    socs = []
+    for slot in plan.slots[index:]:
+        if slot.action is not action:
+            break
+        socs.append(slot.soc_end_pct)
+    return socs
