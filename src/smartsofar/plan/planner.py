@@ -210,14 +210,17 @@ def plan(bank: Bank, slots: Sequence[PlanInput], now: float) -> Plan:
     return walk(bank, slots, solve(bank, slots), now)
 
 
-def solve(bank: Bank, slots: Sequence[PlanInput]) -> Policy:
-    """The dynamic programme over ``slots`` (at least one)."""
+def solve(bank: Bank, slots: Sequence[PlanInput], end_value_per_kwh: float | None = None) -> Policy:
+    """The dynamic programme over ``slots`` (at least one). ``end_value_per_kwh``: what a kWh left in the bank at
+    the end is worth (default: the horizon's cheapest import price, discharged, as below)."""
     low, high = bank.floor_wh, max(bank.floor_wh, bank.ceiling_wh)
     step = (high - low) / LEVELS if high > low else 0.0
     levels = [low + i * step for i in range(LEVELS + 1)] if step else [low]
     # Energy left at the end is worth the cheapest import it can replace: never more than it costs to buy, so the
     # plan never charges from the grid only to end fuller, and never empties the bank at a loss either.
     end_value = max(0.0, min(s.import_price for s in slots)) * bank.discharge_efficiency / 1000  # per Wh
+    if end_value_per_kwh is not None:
+        end_value = end_value_per_kwh / 1000
     options = _options(bank, slots)
 
     def value_at(values: list[float], energy: float) -> float:
