@@ -1,8 +1,9 @@
 """The planner: over the next 24-36 h, when to charge from the grid (to which SoC, at which power), when to
-hold the battery's energy for dearer hours, and when to let zero-export discharge it.
+hold the battery's energy for dearer hours, when to let zero-export discharge it, and (where the site allows it)
+when to export from it.
 
 The batteries are planned as one bank (the units' capacities and powers summed; the reserve and maximum
-SoC as energies). Each slot takes one of three actions, which are what the inner loop can be told:
+SoC as energies). Each slot takes one of four actions, which are what the inner loop can be told:
 
 - ``normal``: zero export as always; the bank covers the house's draw and takes its surplus.
 - ``hold``: the bank takes the surplus but does not discharge, keeping its energy for later.
