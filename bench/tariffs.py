@@ -6,7 +6,8 @@ perfect-foresight optimum of the same batteries.
 
 Sites: the three 14-day files of ``../shared/data/weeks`` (a Monday to a Sunday twice). The first week is the
 planner's history; the second is simulated second by second through ``smartsofar.sim.simulate`` (the real
-engine, 2 units of 4.8 kWh and 3 kW from 50 % SoC, 0.95 one-way efficiency, the default configuration) and
+engine, 2 units of 4.8 kWh and 3 kW from 50 % SoC, 0.95 one-way efficiency, the default configuration but for
+``[planner] grid_export = true``: the site may export from its batteries where a price pays for it) and
 billed. Each tariff maps the files' Monday onto a real Monday of its price series (``TARIFFS``). Feed-in pays
 nothing. Every bill values the change of stored energy over the week at the week's mean import price.
 
@@ -78,6 +79,7 @@ TARIFFS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
                                   "file": str(PRICES / "gb_octopus_agile_J_2020_2024.csv"), "publish_hour": 16.0},
                                  {"winter": "2023-01-09", "summer": "2023-07-03", "autumn": "2023-10-02"}),
 }
+PLANNER = {"grid_export": True}  # [planner]: the default but for this (off by default: not every connection may)
 PV_FORECASTS = {"exact": 0.0, "±30 %": 0.3}  # the PV forecast's daily error (lognormal sigma)
 Job = tuple[str, str, str]  # (site file stem, tariff name or "" for zero export, PV forecast or "")
 COMMAND = ".venv/bin/python bench/tariffs.py --write docs/benchmarks.md"
@@ -97,7 +99,7 @@ def pricing(site: str, tariff: str, planner: bool) -> tuple[DayProfile, SimPrici
     first = dates[SITES[site]]
     if section["kind"] == "tempo":
         section["tempo"] = _tempo_prices(first)
-    return household, build_pricing(section, {} if planner else None, date.fromisoformat(first), household,
+    return household, build_pricing(section, PLANNER if planner else None, date.fromisoformat(first), household,
                                     HISTORY_DAYS * 86400.0)
 
 
