@@ -280,6 +280,9 @@ async def test_a_scheduled_export_set_on_the_plan_page_discharges_beyond_the_hou
         await row.locator("input[name=hours]").fill(f"{hour:02d}:00-{(hour + 2) % 24:02d}:00")
         await row.locator("select").select_option("export")
         await row.locator("input[name=soc_pct]").fill("20")
+        await page.click("[data-battery-mode=normal]")  # reloads the plan: the unsaved entry must survive it
+        await expect(page.locator("#plan-mode")).to_have_text("normal")
+        await expect(row.locator("input[name=soc_pct]")).to_have_value("20")
         await page.click("#schedule-save")
         await expect(page.locator("#schedule-result")).to_contain_text("Saved: 1 entry")
         assert 'mode = "export"' in live.config_path.read_text()

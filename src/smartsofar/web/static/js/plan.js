@@ -12,6 +12,7 @@ import { $, $$, banner, clock, css, el, number } from "./dom.js";
 const OVERRIDE_S = 3600;
 const NARROW_PX = 560;
 const MODES = ["normal", "hold", "charge", "export"];
+let scheduleEdited = false; // unsaved edits in the schedule table: a reload of the page's data keeps them
 
 /** @param {PlanView} view */
 function renderNow(view) {
@@ -121,7 +122,7 @@ export async function loadPlan() {
     renderReasons(view);
     /** @type {ScheduleEntry[]} */
     const entries = await api("GET", "/api/v1/schedule");
-    $("#schedule-table tbody").replaceChildren(...entries.map(scheduleRow));
+    if (!scheduleEdited) $("#schedule-table tbody").replaceChildren(...entries.map(scheduleRow));
   } catch (error) { banner(/** @type {Error} */ (error).message); }
 }
 
@@ -132,11 +133,18 @@ export function wirePlan() {
       await loadPlan();
     } catch (error) { banner(/** @type {Error} */ (error).message); }
   }));
-  $("#schedule-add").addEventListener("click", () => $("#schedule-table tbody").append(scheduleRow()));
+  $("#schedule-add").addEventListener("click", () => {
+    scheduleEdited = true;
+    $("#schedule-table tbody").append(scheduleRow());
+  });
+  for (const event of ["input", "change", "click"]) {
+    $("#schedule-table").addEventListener(event, () => { scheduleEdited = true; });
+  }
   $("#schedule-save").addEventListener("click", async () => {
     const result = $("#schedule-result");
     try {
       const saved = await api("PUT", "/api/v1/schedule", { entries: scheduleEntries() });
+      scheduleEdited = false;
       result.textContent = `Saved: ${saved.length} ${saved.length === 1 ? "entry" : "entries"}, in force now.`;
     } catch (error) { result.textContent = /** @type {Error} */ (error).message; }
   });
