@@ -97,6 +97,9 @@ class Steering:
             return BatteryIntent(mode, most if power_w is None else min(most, power_w), soc_pct, source, reason, ends)
         if mode is BatteryMode.EXPORT:
             most = self.export_w()
+            if most <= 0:  # the grid export limit (or the units) allow none: say so rather than show an export
+                return BatteryIntent(BatteryMode.NORMAL, 0.0, None, source,
+                                     f"{reason}: export, but the grid export limit allows none; zero export", ends)
             return BatteryIntent(mode, 0.0, soc_pct, source, reason, ends,
                                  export_w=most if power_w is None else min(most, power_w))
         return BatteryIntent(mode, 0.0, None, source, reason, ends)

@@ -147,3 +147,12 @@ def test_the_plan_exports_through_the_steering_before_negative_prices() -> None:
     assert intent.source == "plan" and 0 < intent.export_w <= 2500.0  # within what the site allows now
     assert intent.until_soc_pct is not None and intent.until_soc_pct < 60
     assert "export from the batteries" in intent.reason and "-0.100" in intent.reason
+
+
+def test_an_export_where_the_grid_export_limit_allows_none_is_zero_export_and_says_so() -> None:
+    clock = Clock(at("2024-01-08T17:00"))
+    steer = Steering([], PARIS, grid_charge_w=lambda: 5000.0, export_w=lambda: 0.0, clock=clock)
+    steer.request(BatteryMode.EXPORT, who="Predbat")
+    intent = steer(clock.t, 80.0)
+    assert (intent.mode, intent.export_w) == (BatteryMode.NORMAL, 0.0)
+    assert "allows none" in intent.reason and intent.source == "external"
