@@ -61,7 +61,8 @@ class BatteryIntent:
         return self.mode in (BatteryMode.HOLD, BatteryMode.CHARGE)
 
     def at_soc(self, soc_pct: float | None) -> BatteryIntent:
-        """This intent given the site's SoC now: a charge whose target is reached holds instead."""
+        """This intent given the site's SoC now: a charge whose target is reached holds instead; an export whose
+        floor is reached, or whose SoC is not known, is zero export again."""
         if self.mode is BatteryMode.CHARGE and self.until_soc_pct is not None and soc_pct is not None \
                 and soc_pct >= self.until_soc_pct:
             return replace(self, mode=BatteryMode.HOLD, charge_w=0.0,
