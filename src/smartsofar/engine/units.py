@@ -119,6 +119,16 @@ class UnitRuntime:
         self.plan = PowerEnvelope(self.response.bounds())
         self._response_version = self.response.version
 
+    def restore_response(self, kept: object) -> bool:
+        """Take back what the learner had learned before a restart (``ResponseLearner.to_json``) and plan with it;
+        False when the unit is told not to learn (its configured response stands). ValueError if ``kept`` is not
+        that shape."""
+        if not self.config.learn_response:
+            return False
+        self.response.load_json(kept)
+        self.adopt_response()
+        return True
+
     def adopt_response(self) -> None:
         """Plan with the learner's latest estimate (after it learned, or after a saved one was loaded), once
         the unit is steady: changing the response of a transition under way would rewrite what the plan says

@@ -371,9 +371,8 @@ async def run_smartsofar(sim: Simulation) -> None:
     site, monitor, poller = build_site(sim, control, mode)
     for rt in site.units:  # what the service's response store gives back after a restart
         kept = (sim.scenario.responses or {}).get(rt.unit_id)
-        if kept is not None and rt.config.learn_response:
-            rt.response.load_json(kept)
-            rt.adopt_response()
+        if kept is not None:
+            rt.restore_response(kept)
     pricing = sim.scenario.pricing
     if pricing is not None and pricing.planner is not None:
         planner = sim.planner = SimPlanner(pricing, site, pricing.planner)

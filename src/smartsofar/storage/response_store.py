@@ -39,9 +39,7 @@ class ResponseStore:
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             for rt in units:
-                if _key(rt) in data and rt.config.learn_response:
-                    rt.response.load_json(data[_key(rt)])
-                    rt.adopt_response()
+                if _key(rt) in data and rt.restore_response(data[_key(rt)]):
                     log.info("%s: learned response %s", rt.config.label, rt.response.summary())
         except FileNotFoundError:
             return
