@@ -14,12 +14,20 @@ same slot model. No engine runs: tracking is perfect, as in the optimum.
 - ``zero export``: every slot normal (the batteries cover the house and take its surplus).
 - ``planner, future known``: the programme's plan, with and without exporting from the batteries
   (``[planner] grid_export``).
+- ``36 h at a time``: the house still known, but planned as the service plans (exports allowed): every hour,
+  over its 36 h horizon, with the prices published by then and the later ones estimated, the energy left at the
+  horizon's end valued as the planner values it (the horizon's cheapest import price); each plan's first hour
+  is followed, as the steering follows it. Its slots past the file's last day are the same minutes a week
+  earlier. What this misses, the running planner misses by its horizon and by not knowing where the bill ends,
+  whatever its forecast.
+- ``knowing the bill's end``: the same, but each plan stops where the week's bill stops and values the energy
+  left as the bill does (the week's mean import price). No service can know this: it tells the two apart.
 - ``optimum``: ``bench/tariffs.py``'s linear programme.
 
 ``share`` = (zero export − planner) / (zero export − optimum): the part of the optimum's saving the planner's
 programme reaches when the forecast is perfect. What it misses, it misses by its model (slots, energy levels,
-actions); what the running planner misses beyond it, it misses by its forecast and its horizon (36 h at a time,
-not knowing where the week's bill ends). A share above 100 % is the slot model's: within 15 minutes it may
+actions); what ``36 h at a time`` misses beyond it, by its horizon; what the running planner misses beyond that,
+by its forecast. A share above 100 % is the slot model's: within 15 minutes it may
 import and export, where the optimum's minutes may not when the import price is negative.
 """
 
@@ -30,6 +38,7 @@ import importlib.util
 import math
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +46,8 @@ from markers import write_between_markers
 
 from smartsofar.config_tariff import PlannerConfig
 from smartsofar.plan.forecast import SlotForecast
-from smartsofar.plan.making import bank_from, slot_edges
-from smartsofar.plan.planner import Action, Bank, PlanInput, policy_cost, solve
+from smartsofar.plan.making import bank_from, plan_slots, priced_inputs, slot_edges
+from smartsofar.plan.planner import Action, Bank, Plan, PlanInput, plan, policy_cost, solve, step, walk
 
 ROOT = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("tariffs", ROOT / "tariffs.py")
@@ -49,21 +58,30 @@ COMMAND = ".venv/bin/python bench/planner_ceiling.py --write docs/benchmarks.md"
 WEEK_S = 7 * 86400.0
 
 
+def _true_slot(household: Any, epoch0: float, start: float, end: float) -> SlotForecast:
+    """What the house really drew and gave back in a slot of the scored week (a slot beyond the file's last day:
+    the same minutes a week earlier)."""
+    first = tariffs.HISTORY_DAYS * 1440
+    need = surplus = 0.0
+    for minute in range(int((start - epoch0) // 60), math.ceil((end - epoch0) / 60)):
+        index = first + minute
+        if index >= household.days * 1440:
+            index -= 7 * 1440
+        wh = household.minute_base_w(index) / 60
+        need, surplus = need + max(wh, 0.0), surplus + max(-wh, 0.0)
+    return SlotForecast(start, end, need, surplus)
+
+
 def _inputs(site: str, tariff: str) -> tuple[list[PlanInput], float]:
     """The week's slots with their true need, surplus and prices, and the week's mean import price."""
     household, priced = tariffs.pricing(site, tariff, planner=False)
     priced.cover(WEEK_S)
     epoch0 = priced.epoch0
-    first = tariffs.HISTORY_DAYS * 1440
     slot_s = PlannerConfig().slot_min * 60
     inputs = []
     for start, end in slot_edges(epoch0, WEEK_S, slot_s):
-        need = surplus = 0.0
-        for minute in range(int((start - epoch0) // 60), math.ceil((end - epoch0) / 60)):
-            wh = household.minute_base_w(first + minute) / 60
-            need, surplus = need + max(wh, 0.0), surplus + max(-wh, 0.0)
         mid = (start + end) / 2
-        inputs.append(PlanInput(SlotForecast(start, end, need, surplus), priced.imports.at(mid) or 0.0,
+        inputs.append(PlanInput(_true_slot(household, epoch0, start, end), priced.imports.at(mid) or 0.0,
                                 priced.exports.at(mid) or 0.0))
     minutes = [priced.imports.at(epoch0 + m * 60 + 30) or 0.0 for m in range(int(WEEK_S // 60))]
     return inputs, sum(minutes) / len(minutes)
@@ -84,12 +102,63 @@ def _bill(bank: Bank, inputs: list[PlanInput], mean: float, action: Action | Non
     return round(policy_cost(bank, inputs, policy), 3)
 
 
+def _follow(bank: Bank, energy: float, made: Plan, index: int, truth: SlotForecast) -> tuple[float, float, float]:
+    """One slot of a plan as the steering runs it (``engine.steering``: a grid charge up to the run's highest
+    planned SoC, an export down to its lowest), against what the house really did: (energy, import Wh, export
+    Wh)."""
+    slot = made.slots[index]
+    run = []
+    for later in made.slots[index:]:
+        if later.action is not slot.action:
+            break
+        run.append(later.energy_end_wh)
+    fraction, top = 0.0, math.inf
+    if slot.action is Action.CHARGE:
+        fraction, top = slot.grid_charge_w / bank.grid_charge_w, max(run)
+    elif slot.action is Action.EXPORT:
+        fraction = slot.export_w / bank.grid_export_w
+        bank = replace(bank, floor_wh=max(bank.floor_wh, min(run)))
+    return step(bank, energy, PlanInput(truth, 0.0, 0.0), slot.action, fraction, top)
+
+
+def _rolling(site: str, tariff: str, mean: float, knows_end: bool) -> float:
+    """The week's bill when the planner plans as the service does (every hour, over its horizon, with the prices
+    published by then and the others estimated, ``plan.making.priced_inputs``), from the house's true power
+    instead of its forecast, and each plan's first hour is followed. ``knows_end``: each plan stops where the
+    week's bill does and values the energy left as the bill values it."""
+    household, priced = tariffs.pricing(site, tariff, planner=True)
+    priced.cover(WEEK_S)
+    base = _bank(True)
+    config = PlannerConfig(grid_export=True, round_trip_efficiency=tariffs.EFFICIENCY ** 2)
+    energy, cost = base.energy_wh, 0.0
+    for hour in range(int(WEEK_S // 3600)):
+        now = priced.epoch0 + hour * 3600
+        bank = replace(base, energy_wh=energy)
+        truth = [_true_slot(household, priced.epoch0, start, end) for start, end in plan_slots(now, config)]
+        inputs = priced_inputs(priced.tariff, truth, now, config, priced.tariff.published_until(now))
+        assert inputs, "the benchmark's prices cover every hour"
+        if knows_end:
+            inputs = [i for i in inputs if i.end <= priced.epoch0 + WEEK_S + 1.0]
+            made = walk(bank, inputs, solve(bank, inputs, end_value_per_kwh=mean), now)
+        else:
+            made = plan(bank, inputs, now)
+        for i, slot in enumerate(made.slots):
+            if slot.start >= now + 3600 - 1.0:
+                break
+            energy, imported, exported = _follow(bank, energy, made, i, truth[i])
+            mid = (slot.start + slot.end) / 2
+            cost += (imported * (priced.imports.at(mid) or 0.0) - exported * (priced.exports.at(mid) or 0.0)) / 1000
+    return round(cost - mean * (energy - base.energy_wh) / 1000, 3)
+
+
 def _run(job: tuple[str, str]) -> dict[str, Any]:
     site, tariff = job
     inputs, mean = _inputs(site, tariff)
     zero = _bill(_bank(False), inputs, mean, Action.NORMAL)
     return {"site": site, "tariff": tariff, "zero_export": zero, "planner": _bill(_bank(False), inputs, mean, None),
-            "planner_export": _bill(_bank(True), inputs, mean, None), "optimum": tariffs.optimum(site, tariff)}
+            "planner_export": _bill(_bank(True), inputs, mean, None), "rolling": _rolling(site, tariff, mean, False),
+            "knows_end": _rolling(site, tariff, mean, True),
+            "optimum": tariffs.optimum(site, tariff)}
 
 
 def _share(r: dict[str, Any], key: str) -> str:
@@ -98,13 +167,22 @@ def _share(r: dict[str, Any], key: str) -> str:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    """One row a week and tariff."""
-    rows = ["| tariff | week | zero export | planner, future known | with exports | optimum | share | share, with "
-            "exports |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    """One row a week and tariff, then each tariff's three weeks together."""
+    rows = ["| tariff | week | zero export | planner, future known | with exports | 36 h at a time | knowing the "
+            "bill's end | optimum | share | share, with exports | share, 36 h at a time | share, knowing the bill's "
+            "end |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         rows.append(f"| {r['tariff']} | {tariffs.SITES[r['site']]} | {r['zero_export']:.2f} | {r['planner']:.2f} | "
-                    f"{r['planner_export']:.2f} | {r['optimum']:.2f} | {_share(r, 'planner')} | "
-                    f"{_share(r, 'planner_export')} |")
+                    f"{r['planner_export']:.2f} | {r['rolling']:.2f} | {r['knows_end']:.2f} | {r['optimum']:.2f} | "
+                    f"{_share(r, 'planner')} | {_share(r, 'planner_export')} | {_share(r, 'rolling')} | "
+                    f"{_share(r, 'knows_end')} |")
+    keys = ("planner_export", "rolling", "knows_end")
+    rows += ["", "| tariff, three weeks together | share, with exports | share, 36 h at a time | share, knowing the "
+             "bill's end |", "|---|---:|---:|---:|"]
+    for name in tariffs.TARIFFS:
+        weeks = [r for r in results if r["tariff"] == name]
+        total = {key: sum(r[key] for r in weeks) for key in ("zero_export", "optimum", *keys)}
+        rows.append(f"| {name} | " + " | ".join(_share(total, key) for key in keys) + " |")
     return "\n".join(rows)
 
 

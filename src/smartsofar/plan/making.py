@@ -9,9 +9,10 @@ so a plan made at 09:00 still sees a whole day; it is re-made when the real pric
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from smartsofar.config_tariff import PlannerConfig
-from smartsofar.plan.forecast import HouseHistory, forecast, scenarios
+from smartsofar.plan.forecast import HouseHistory, SlotForecast, forecast, scenarios
 from smartsofar.plan.hedge import hedge
 from smartsofar.plan.planner import Bank, Plan, PlanInput, plan, solve
 from smartsofar.plan.pv_forecast import PvCurve
@@ -45,17 +46,35 @@ def make_plan(tariff: SiteTariff, history: HouseHistory, bank: Bank, now: float,
               *, known_until: float | None = None, pv: PvCurve | None = None) -> Plan:
     """The plan from ``now``; ``known_until`` hides prices published later (the simulation's rule); ``pv`` is the
     PV forecast, if there is one."""
+    edges = plan_slots(now, config)
+    predicted = forecast(history, edges, tariff.zone, days=config.history_days, now=now, pv=pv)
+    inputs = priced_inputs(tariff, predicted, now, config, known_until)
+    if inputs is None:
+        return Plan(now, (), 0.0, 0.0, 0.0, ("no prices known for now",))
+    if not inputs:
+        return plan(bank, inputs, now)
+    days = scenarios(history, predicted, tariff.zone, days=config.history_days, now=now, pv=pv)
+    return hedge(bank, inputs, solve(bank, inputs), days, now)
+
+
+def plan_slots(now: float, config: PlannerConfig) -> list[tuple[float, float]]:
+    """The (start, end) of each slot a plan made at ``now`` covers."""
+    return slot_edges(now, config.horizon_h * 3600, config.slot_min * 60)
+
+
+def priced_inputs(tariff: SiteTariff, predicted: Sequence[SlotForecast], now: float, config: PlannerConfig,
+                  known_until: float | None = None) -> list[PlanInput] | None:
+    """Each forecast slot with its prices: published ones where they are known (and published before
+    ``known_until``), else estimated. None when no price is known for now."""
     horizon = config.horizon_h * 3600
-    edges = slot_edges(now, horizon, config.slot_min * 60)
     limit = now + horizon if known_until is None else min(now + horizon, known_until)
     look_back = now - 2 * DAY_S
     imports = tariff.import_prices(look_back, limit)
     exports = tariff.export_prices(look_back, limit)
     if not tariff.import_prices(now, limit):
-        return Plan(now, (), 0.0, 0.0, 0.0, ("no prices known for now",))
+        return None
     last_import = imports.slots[-1].price
     last_export = exports.slots[-1].price if exports else 0.0
-    predicted = forecast(history, edges, tariff.zone, days=config.history_days, now=now, pv=pv)
     inputs = []
     for f in predicted:
         mid = (f.start + f.end) / 2
@@ -63,10 +82,7 @@ def make_plan(tariff: SiteTariff, history: HouseHistory, bank: Bank, now: float,
         imp, guessed = _price(imports.at(mid) if known else None, imports.at(mid - DAY_S), last_import)
         exp, _ = _price(exports.at(mid) if known else None, exports.at(mid - DAY_S), last_export)
         inputs.append(PlanInput(f, imp, exp, guessed))
-    if not inputs:
-        return plan(bank, inputs, now)
-    days = scenarios(history, predicted, tariff.zone, days=config.history_days, now=now, pv=pv)
-    return hedge(bank, inputs, solve(bank, inputs), days, now)
+    return inputs
 
 
 def most_power(units_w: float, cap_w: int | None, grid_limit_w: int | float | None) -> float:

@@ -155,10 +155,10 @@ class Plan:
         return self.slots[-1].end if self.slots else self.made_at
 
 
-def _step(bank: Bank, energy: float, slot: PlanInput, action: Action, fraction: float,
+def step(bank: Bank, energy: float, slot: PlanInput, action: Action, fraction: float,
           grid_top_wh: float = math.inf) -> tuple[float, float, float]:
-    """(energy at the end, import Wh, export Wh) of one slot from ``energy``; the grid charges no further than
-    ``grid_top_wh``."""
+    """(energy at the end, import Wh, export Wh) of one slot from ``energy`` with ``action`` (and its fraction of
+    the grid-charge or export power); the grid charges no further than ``grid_top_wh``."""
     hours = (slot.end - slot.start) / 3600
     need, surplus = slot.forecast.need_wh, slot.forecast.surplus_wh
     room_in = max(0.0, bank.ceiling_wh - energy) / bank.charge_efficiency  # AC Wh it can still take
@@ -215,8 +215,8 @@ def solve(bank: Bank, slots: Sequence[PlanInput], end_value_per_kwh: float | Non
     """The dynamic programme over ``slots`` (at least one). ``end_value_per_kwh``: what a kWh left in the bank at
     the end is worth (default: the horizon's cheapest import price, discharged, as below)."""
     low, high = bank.floor_wh, max(bank.floor_wh, bank.ceiling_wh)
-    step = (high - low) / LEVELS if high > low else 0.0
-    levels = [low + i * step for i in range(LEVELS + 1)] if step else [low]
+    spacing = (high - low) / LEVELS if high > low else 0.0
+    levels = [low + i * spacing for i in range(LEVELS + 1)] if spacing else [low]
     # Energy left at the end is worth the cheapest import it can replace: never more than it costs to buy, so the
     # plan never charges from the grid only to end fuller, and never empties the bank at a loss either.
     end_value = max(0.0, min(s.import_price for s in slots)) * bank.discharge_efficiency / 1000  # per Wh
@@ -225,9 +225,9 @@ def solve(bank: Bank, slots: Sequence[PlanInput], end_value_per_kwh: float | Non
     options = _options(bank, slots)
 
     def value_at(values: list[float], energy: float) -> float:
-        if not step:
+        if not spacing:
             return values[0]
-        x = min(LEVELS, max(0.0, (energy - low) / step))
+        x = min(LEVELS, max(0.0, (energy - low) / spacing))
         i = min(LEVELS - 1, int(x))
         return values[i] + (values[i + 1] - values[i]) * (x - i)
 
@@ -238,7 +238,7 @@ def solve(bank: Bank, slots: Sequence[PlanInput], end_value_per_kwh: float | Non
         for energy in levels:
             best, best_choice = math.inf, options[0]
             for action, fraction in options:
-                end, imported, exported = _step(bank, energy, slot, action, fraction)
+                end, imported, exported = step(bank, energy, slot, action, fraction)
                 cost = (imported * slot.import_price - exported * slot.export_price) / 1000 + value_at(future, end) \
                     + GENTLE * fraction * fraction
                 if cost < best - EPSILON:  # ties go to the earlier option: normal, hold, less charge, less export
@@ -248,7 +248,7 @@ def solve(bank: Bank, slots: Sequence[PlanInput], end_value_per_kwh: float | Non
         future = best_values
         choices.append(best_choices)
     choices.reverse()
-    return Policy(choices, levels, step, end_value * 1000)
+    return Policy(choices, levels, spacing, end_value * 1000)
 
 
 def walk(bank: Bank, slots: Sequence[PlanInput], policy: Policy, now: float, grid_top_wh: float = math.inf,
@@ -261,7 +261,7 @@ def walk(bank: Bank, slots: Sequence[PlanInput], policy: Policy, now: float, gri
     cost = ze_cost = 0.0
     for i, slot in enumerate(slots):
         action, fraction = policy.choice(i, energy)
-        end, imported, exported = _step(bank, energy, slot, action, fraction, grid_top_wh)
+        end, imported, exported = step(bank, energy, slot, action, fraction, grid_top_wh)
         if action is Action.CHARGE and end <= energy + EPSILON and grid_top_wh < math.inf:
             action = Action.HOLD  # at the top already: what is left of the charge is holding
         planned.append(SlotPlan(slot.start, slot.end, action, fraction * bank.grid_charge_w if
@@ -269,7 +269,7 @@ def walk(bank: Bank, slots: Sequence[PlanInput], policy: Policy, now: float, gri
                                 slot.import_price, slot.export_price, slot.estimated,
                                 fraction * bank.grid_export_w if action is Action.EXPORT else 0.0))
         cost += (imported * slot.import_price - exported * slot.export_price) / 1000
-        ze_end, ze_in, ze_out = _step(bank, ze_energy, slot, Action.NORMAL, 0.0)
+        ze_end, ze_in, ze_out = step(bank, ze_energy, slot, Action.NORMAL, 0.0)
         ze_cost += (ze_in * slot.import_price - ze_out * slot.export_price) / 1000
         energy, ze_energy = end, ze_end
     cost -= end_value_per_kwh * (energy - bank.energy_wh) / 1000
@@ -284,6 +284,6 @@ def policy_cost(bank: Bank, slots: Sequence[PlanInput], policy: Policy, grid_top
     cost = 0.0
     for i, slot in enumerate(slots):
         action, fraction = policy.choice(i, energy)
-        energy, imported, exported = _step(bank, energy, slot, action, fraction, grid_top_wh)
+        energy, imported, exported = step(bank, energy, slot, action, fraction, grid_top_wh)
         cost += (imported * slot.import_price - exported * slot.export_price) / 1000
     return cost - policy.end_value_per_kwh * (energy - start) / 1000
