@@ -184,7 +184,8 @@ class PvForecastConfig(Section):
     """Where the planner's PV forecast comes from (none: PV is forecast from the past days, like the load)."""
 
     source: PvForecastSourceName = Field("none", description="none, forecast_solar (Forecast.Solar, for one "
-                                         "plane of panels) or evcc (its solar forecast, whichever service it uses)")
+                                         "or two planes of panels) or evcc (its solar forecast, whichever "
+                                         "service it uses)")
     latitude: float | None = Field(None, ge=-90, le=90, description="forecast_solar: the panels' latitude")
     longitude: float | None = Field(None, ge=-180, le=180, description="forecast_solar: the panels' longitude")
     declination: float = Field(30, ge=0, le=90, description="forecast_solar: the panels' tilt, degrees "
@@ -192,6 +193,12 @@ class PvForecastConfig(Section):
     azimuth: float = Field(0, ge=-180, le=180, description="forecast_solar: where they face, degrees (-90 east, "
                            "0 south, 90 west, 180 north)")
     kwp: float | None = Field(None, gt=0, le=1000, description="forecast_solar: the panels' peak power, kWp")
+    second_declination: float = Field(30, ge=0, le=90, description="forecast_solar: a second plane's tilt, degrees "
+                                      "(an east-west roof, say)")
+    second_azimuth: float = Field(0, ge=-180, le=180, description="forecast_solar: where the second plane faces, "
+                                  "degrees (-90 east, 0 south, 90 west)")
+    second_kwp: float | None = Field(None, gt=0, le=1000, description="forecast_solar: the second plane's peak power, "
+                                     "kWp (empty: one plane); each plane is one call to Forecast.Solar")
     token: SecretStr | None = Field(None, description="forecast_solar: your API key (empty: the free public "
                                     "service, 12 calls an hour)")
     url: str = Field("", max_length=400, description="evcc: its address; forecast_solar: another API address "

@@ -1,5 +1,6 @@
 """PV forecast sources against a server on 127.0.0.1 that answers in Forecast.Solar's and evcc's layouts (our
-own values): the energies the Plan page shows, the user's API key in the path and never in a message, a
+own values): the energies the Plan page shows, two planes of panels added up, the user's API key in the path and
+never in a message, a
 source that fails keeping the last forecast and saying so, the forecast saved across a restart, and a
 malformed answer refused."""
 
@@ -29,6 +30,7 @@ from smartsofar.web.server import start_http
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pv"
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime.fromisoformat("2024-03-11T10:15:00+01:00").timestamp()
+FIXTURE_KWP = 4.2
 
 
 @dataclass
@@ -52,7 +54,10 @@ def create_app(state: ForecastServer) -> Starlette:
                                                              "text": "Rate limit for API calls reached."}}, 429)
         if state.answer == "broken":
             return JSONResponse({"result": {"watts": {"2024-03-11 07:00:00": "lots"}}})
-        return JSONResponse(_fixture("forecast_solar_estimate.json"))
+        answer = _fixture("forecast_solar_estimate.json")
+        scale = float(request.url.path.rsplit("/", 1)[-1]) / FIXTURE_KWP  # the fixture is for a 4.2 kWp plane
+        answer["result"]["watts"] = {k: v * scale for k, v in answer["result"]["watts"].items()}  # type: ignore[index]
+        return JSONResponse(answer)
 
     async def evcc(request: Request) -> Response:
         if state.answer != "ok":
@@ -94,6 +99,23 @@ async def test_the_plan_page_shows_forecast_solars_today_and_tomorrow(server: Fo
     assert view["error"] is None and view["last_ok"] == NOW
     assert view["used"] is False  # no history with PV yet: said on the page
     assert planning.pv_feed.changed.is_set()  # the planner plans again with it
+
+
+async def test_an_east_west_roof_is_two_planes_added_up(server: ForecastServer, tmp_path: Path) -> None:
+    one = PvFeed(forecast_solar(server), PARIS, tmp_path / "one.json", clock=lambda: NOW)
+    assert await one.refresh() is True
+    two = PvFeed(forecast_solar(server, azimuth=-90, second_azimuth=90, second_declination=20, second_kwp=2.1), PARIS,
+                 tmp_path / "two.json", clock=lambda: NOW)
+    assert await two.refresh() is True
+    assert server.asked[-2:] == ["/estimate/48.8566/2.3522/35/-90/4.2", "/estimate/48.8566/2.3522/20/90/2.1"]
+    day = datetime.fromisoformat("2024-03-11T00:00:00+01:00").timestamp()
+    alone = one.curve.integrate(day, day + 86400)
+    assert alone[0] > 1000
+    assert two.curve.integrate(day, day + 86400) == pytest.approx((1.5 * alone[0], alone[1]))  # 4.2 + 2.1 kWp
+    server.answer = "limit"
+    assert await two.refresh() is False  # refused: the last forecast of both planes stays
+    assert "rate limit" in (two.last_error or "")
+    assert two.curve.integrate(day, day + 86400) == pytest.approx((1.5 * alone[0], alone[1]))
 
 
 async def test_the_api_key_goes_in_the_path_and_never_in_a_message(server: ForecastServer, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The PV forecast: the power the panels are expected to give, interval by interval, and where it comes from.
 
 - ``forecast_solar``: Forecast.Solar's ``/estimate/LAT/LON/DEC/AZ/KWP`` (the free public service, or with the
-  user's API key in the path). Its ``watts`` are the expected power at instants, in the panels' local time
+  user's API key in the path), one call per plane of panels (one, or two for an east-west roof), added up over
+  the time both cover. Its ``watts`` are the expected power at instants, in the panels' local time
   (``message.info.timezone``) or ISO 8601 with an offset. Between two instants the power is taken as their
   mean, which gives the energies of the straight lines Forecast.Solar draws between them; each day's list
   starts and ends at 0 W at sunrise and sunset, so the nights come out at 0 W.
@@ -179,13 +180,36 @@ def parse_rates(payload: object, where: str) -> PvCurve:
     return PvCurve(intervals)
 
 
-def forecast_solar_url(config: PvForecastConfig, *, hide_key: bool = False) -> str:
-    """The estimate's address for the configured plane (with the key hidden, for messages)."""
+def planes(config: PvForecastConfig) -> list[tuple[float, float, float]]:
+    """(tilt, azimuth, kWp) of each configured plane of panels."""
+    out = [(config.declination, config.azimuth, config.kwp)] if config.kwp is not None else []
+    if config.second_kwp is not None:
+        out.append((config.second_declination, config.second_azimuth, config.second_kwp))
+    return out
+
+
+def forecast_solar_url(config: PvForecastConfig, plane: int = 0, *, hide_key: bool = False) -> str:
+    """The estimate's address for the configured ``plane`` (with the key hidden, for messages)."""
     base = (config.url or FORECAST_SOLAR_URL).rstrip("/")
     if config.token is not None and config.token.get_secret_value():
         base += "/" + (HIDDEN if hide_key else config.token.get_secret_value())
-    return f"{base}/estimate/{config.latitude:.4f}/{config.longitude:.4f}/{config.declination:g}/" \
-           f"{config.azimuth:g}/{config.kwp:g}"
+    declination, azimuth, kwp = planes(config)[plane]
+    return f"{base}/estimate/{config.latitude:.4f}/{config.longitude:.4f}/{declination:g}/{azimuth:g}/{kwp:g}"
+
+
+def summed(curves: Sequence[PvCurve]) -> PvCurve:
+    """The planes' forecasts added up, over the time every one of them covers."""
+    if len(curves) == 1:
+        return curves[0]
+    if not all(curves):
+        return PvCurve()
+    edges = sorted({t for curve in curves for i in curve.intervals for t in (i.start, i.end)})
+    intervals = []
+    for start, end in itertools.pairwise(edges):
+        energies = [curve.energy_wh(start, end) for curve in curves]
+        if all(e is not None for e in energies):
+            intervals.append(PvInterval(start, end, sum(e or 0.0 for e in energies) * 3600 / (end - start)))
+    return PvCurve(intervals)
 
 
 async def fetch_pv_forecast(config: PvForecastConfig, client: httpx.AsyncClient, zone: tzinfo) -> PvCurve:
@@ -196,15 +220,18 @@ async def fetch_pv_forecast(config: PvForecastConfig, client: httpx.AsyncClient,
         return parse_rates(json_answer(response, where), where)
     if config.source != "forecast_solar":
         raise InvalidInputError("no PV forecast source is set")
-    url, shown = forecast_solar_url(config), forecast_solar_url(config, hide_key=True)
-    try:
-        response = await http_get(client, url, accept=(429,))
-    except DeviceError as exc:
-        raise DeviceError(str(exc).replace(url, shown)) from None
-    if response.status_code == 429:
-        raise DeviceError(f"{shown}: Forecast.Solar's rate limit was reached (the free service allows 12 calls an "
-                          "hour from one address)")
-    return parse_forecast_solar(json_answer(response, "forecast_solar"), zone)
+    curves = []
+    for plane in range(len(planes(config))):
+        url, shown = forecast_solar_url(config, plane), forecast_solar_url(config, plane, hide_key=True)
+        try:
+            response = await http_get(client, url, accept=(429,))
+        except DeviceError as exc:
+            raise DeviceError(str(exc).replace(url, shown)) from None
+        if response.status_code == 429:
+            raise DeviceError(f"{shown}: Forecast.Solar's rate limit was reached (the free service allows 12 calls "
+                              "an hour from one address)")
+        curves.append(parse_forecast_solar(json_answer(response, "forecast_solar"), zone))
+    return summed(curves)
 
 
 def merged(old: PvCurve, new: PvCurve, keep_after: float) -> PvCurve:

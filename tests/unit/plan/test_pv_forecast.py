@@ -13,7 +13,14 @@ from smartsofar.config_tariff import PlannerConfig, PvForecastConfig, TariffConf
 from smartsofar.errors import InvalidInputError
 from smartsofar.plan.forecast import HISTORY_STEP_S, HouseHistory, forecast
 from smartsofar.plan.making import bank_from, make_plan
-from smartsofar.plan.pv_forecast import PvCurve, PvInterval, forecast_solar_url, parse_forecast_solar, parse_rates
+from smartsofar.plan.pv_forecast import (
+    PvCurve,
+    PvInterval,
+    forecast_solar_url,
+    parse_forecast_solar,
+    parse_rates,
+    summed,
+)
 from smartsofar.tariff.site_tariff import SiteTariff
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -132,7 +139,22 @@ def test_the_forecast_solar_address_and_its_key() -> None:
                               azimuth=-20, kwp=4.5, token="k3y")
     assert forecast_solar_url(config) == "https://api.forecast.solar/k3y/estimate/48.8566/2.3522/35/-20/4.5"
     assert "k3y" not in forecast_solar_url(config, hide_key=True)
+    west = config.model_copy(update={"second_declination": 15, "second_azimuth": 90, "second_kwp": 2})
+    assert forecast_solar_url(west, 1) == "https://api.forecast.solar/k3y/estimate/48.8566/2.3522/15/90/2"
     with pytest.raises(ValueError, match="latitude, longitude and kwp"):
         PvForecastConfig(source="forecast_solar", latitude=48.8)
     with pytest.raises(ValueError, match="evcc's url"):
         PvForecastConfig(source="evcc")
+
+
+def test_two_planes_add_up_where_both_are_known() -> None:
+    east = PvCurve([PvInterval(at("2024-03-11T07:00"), at("2024-03-11T09:00"), 1000.0),
+                    PvInterval(at("2024-03-11T09:00"), at("2024-03-11T12:00"), 2000.0)])
+    west = PvCurve([PvInterval(at("2024-03-11T08:00"), at("2024-03-11T10:00"), 300.0),
+                    PvInterval(at("2024-03-11T10:00"), at("2024-03-11T13:00"), 900.0)])
+    both = summed([east, west])
+    assert both.energy_wh(at("2024-03-11T08:00"), at("2024-03-11T09:00")) == pytest.approx(1300.0)
+    assert both.energy_wh(at("2024-03-11T09:30"), at("2024-03-11T10:30")) == pytest.approx(0.5 * 2300 + 0.5 * 2900)
+    assert both.energy_wh(at("2024-03-11T07:00"), at("2024-03-11T08:00")) is None  # the west plane is not known yet
+    assert both.energy_wh(at("2024-03-11T12:00"), at("2024-03-11T13:00")) is None
+    assert summed([east]) is east
