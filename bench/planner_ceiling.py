@@ -27,8 +27,8 @@ same slot model. No engine runs: tracking is perfect, as in the optimum.
 ``share`` = (zero export − planner) / (zero export − optimum): the part of the optimum's saving the planner's
 programme reaches when the forecast is perfect. What it misses, it misses by its model (slots, energy levels,
 actions); what ``36 h at a time`` misses beyond it, by its horizon; what the running planner misses beyond that,
-by its forecast. A share above 100 % is the slot model's: within 15 minutes it may
-import and export, where the optimum's minutes may not when the import price is negative.
+by its forecast. A share above 100 % is the slot model's: within 15 minutes it may import and export, where the
+optimum's minutes may not when the import price is negative.
 """
 
 from __future__ import annotations

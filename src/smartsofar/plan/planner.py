@@ -156,7 +156,7 @@ class Plan:
 
 
 def step(bank: Bank, energy: float, slot: PlanInput, action: Action, fraction: float,
-          grid_top_wh: float = math.inf) -> tuple[float, float, float]:
+         grid_top_wh: float = math.inf) -> tuple[float, float, float]:
     """(energy at the end, import Wh, export Wh) of one slot from ``energy`` with ``action`` (and its fraction of
     the grid-charge or export power); the grid charges no further than ``grid_top_wh``."""
     hours = (slot.end - slot.start) / 3600
