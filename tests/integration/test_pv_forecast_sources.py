@@ -1,8 +1,7 @@
 """PV forecast sources against a server on 127.0.0.1 that answers in Forecast.Solar's and evcc's layouts (our
 own values): the energies the Plan page shows, two planes of panels added up, the user's API key in the path and
-never in a message, a
-source that fails keeping the last forecast and saying so, the forecast saved across a restart, and a
-malformed answer refused."""
+never in a message, a source that fails keeping the last forecast and saying so, the forecast saved across a
+restart, and a malformed answer refused."""
 
 from __future__ import annotations
 
