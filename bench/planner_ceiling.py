@@ -107,11 +107,8 @@ def _follow(bank: Bank, energy: float, made: Plan, index: int, truth: SlotForeca
     planned SoC, an export down to its lowest), against what the house really did: (energy, import Wh, export
     Wh)."""
     slot = made.slots[index]
-    run = []
-    for later in made.slots[index:]:
-        if later.action is not slot.action:
-            break
-        run.append(later.energy_end_wh)
+    _, last = made.run_bounds(index)
+    run = [later.energy_end_wh for later in made.slots[index:last + 1]]
     fraction, top = 0.0, math.inf
     if slot.action is Action.CHARGE:
         fraction, top = slot.grid_charge_w / bank.grid_charge_w, max(run)

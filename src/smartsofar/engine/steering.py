@@ -124,21 +124,12 @@ class Steering:
         reason = explain(plan, index, self.zone, self.currency)
         if slot.action is Action.HOLD:
             return BatteryIntent(BatteryMode.HOLD, 0.0, None, "plan", reason, slot.end)
+        _, last = plan.run_bounds(index)
+        socs = [s.soc_end_pct for s in plan.slots[index:last + 1]]  # the rest of this action's run
         if slot.action is Action.CHARGE:
-            return BatteryIntent(BatteryMode.CHARGE, min(self.grid_charge_w(), slot.grid_charge_w),
-                                 max(_run_socs(plan, index)), "plan", reason, slot.end)
+            return BatteryIntent(BatteryMode.CHARGE, min(self.grid_charge_w(), slot.grid_charge_w), max(socs), "plan",
+                                 reason, slot.end)
         if slot.action is Action.EXPORT:
-            return BatteryIntent(BatteryMode.EXPORT, 0.0, min(_run_socs(plan, index)), "plan", reason, slot.end,
+            return BatteryIntent(BatteryMode.EXPORT, 0.0, min(socs), "plan", reason, slot.end,
                                  export_w=min(self.export_w(), slot.export_w))
         return BatteryIntent(BatteryMode.NORMAL, 0.0, None, "plan", reason, slot.end)
-
-
-def _run_socs(plan: Plan, index: int) -> list[float]:
-    """The planned SoC at the end of each slot of the run that starts at ``index`` (the same action throughout)."""
-    action = plan.slots[index].action
-    socs = []
-    for slot in plan.slots[index:]:
-        if slot.action is not action:
-            break
-        socs.append(slot.soc_end_pct)
-    return socs

@@ -16,19 +16,6 @@ def _hhmm(t: float, zone: tzinfo) -> str:
     return datetime.fromtimestamp(t, zone).strftime("%H:%M")
 
 
-def _run(plan: Plan, index: int) -> tuple[int, int]:
-    """The first and last index of the run of slots with the action of slot ``index``."""
-    slots = plan.slots
-    action = slots[index].action
-    first = index
-    while first > 0 and slots[first - 1].action is action:
-        first -= 1
-    last = index
-    while last + 1 < len(slots) and slots[last + 1].action is action:
-        last += 1
-    return first, last
-
-
 def _use(plan: Plan, after: int) -> SlotPlan | None:
     """The dearest later slot in which the plan discharges, before it charges again."""
     best: SlotPlan | None = None
@@ -44,7 +31,7 @@ def _use(plan: Plan, after: int) -> SlotPlan | None:
 def explain(plan: Plan, index: int, zone: tzinfo, currency: str = "EUR") -> str:
     """Why slot ``index`` does what it does, in one sentence."""
     slot = plan.slots[index]
-    first, last = _run(plan, index)
+    first, last = plan.run_bounds(index)
     span = f"{_hhmm(plan.slots[first].start, zone)}-{_hhmm(plan.slots[last].end, zone)}"
     price = f"{slot.import_price:.3f} {currency}/kWh"
     use = _use(plan, last)

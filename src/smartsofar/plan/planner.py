@@ -132,6 +132,16 @@ class Plan:
         i = bisect.bisect_right([s.start for s in self.slots], t) - 1
         return i if i >= 0 and t < self.slots[i].end else None
 
+    def run_bounds(self, index: int) -> tuple[int, int]:
+        """The first and last index of the run of slots that share slot ``index``'s action."""
+        action = self.slots[index].action
+        first = last = index
+        while first > 0 and self.slots[first - 1].action is action:
+            first -= 1
+        while last + 1 < len(self.slots) and self.slots[last + 1].action is action:
+            last += 1
+        return first, last
+
     def slot_at(self, t: float) -> SlotPlan | None:
         """The slot in force at ``t``."""
         i = self.index_at(t)
