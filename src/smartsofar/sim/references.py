@@ -12,6 +12,9 @@ figure comes from the same plant in the same run. Each shares its total equally 
   controller that only sees the meter can beat it without predicting the house.
 - ``perfect-sensing``: knows the house's power the instant it changes and commands at once: the bound set
   by the plant's own dead time and ramp.
+
+The predictor and perfect sensing command whenever what they want moves past ``Scenario.reference_deadband_w``
+(10 W unless a benchmark widens it to see what a budget of commands costs them).
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from smartsofar.sofar.passive import PassiveCommand
 DPL_SETTLE_S = 3.0
 DPL_HYSTERESIS_W = 20.0
 PREDICTOR_DELAY_S = 0.1
-REFERENCE_DEADBAND_W = 10.0
 
 
 HEARTBEAT_S = 20.0
@@ -76,12 +78,13 @@ async def run_opendtu_dpl(sim: Simulation) -> None:
 async def _follow_house(sim: Simulation, house_w: Callable[[], Awaitable[float]], delay_s: float) -> None:
     """Each second, ``delay_s`` after it: command target - house whenever that moves past the deadband."""
     target = sim.scenario.control.target_w
+    deadband = sim.scenario.reference_deadband_w
     total = 0.0
     units = _Units(sim)
     await sim.sleep(delay_s)
     while not sim.done:
         wanted = target - await house_w()
-        if abs(wanted - total) > REFERENCE_DEADBAND_W:
+        if abs(wanted - total) > deadband:
             total = wanted
             await units.command_total(total)
         await units.keep_alive()

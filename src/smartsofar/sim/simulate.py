@@ -176,6 +176,7 @@ class Scenario:
     steer_polls: bool = True  # polls steered by the poller's PollPhase, starting at meter_phase_s
     pricing: SimPricing | None = None  # the tariff and the planner (None: no bill)
     responses: dict[int, dict[str, Any]] | None = None  # each unit's learner as kept across restarts, by unit id
+    reference_deadband_w: float = 10.0  # the predictor's and perfect sensing's: wider spends fewer commands
 
     def plant_specs(self) -> list[BatterySpec]:
         """Each unit's true spec."""
