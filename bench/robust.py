@@ -94,7 +94,7 @@ SWEEP = [name for name in SETTINGS if name not in ("default", FIXED)]
 Job = tuple[str, str, str, float, float, str]  # part, site, controller, dead time, ramp, settings
 
 
-def _household(part: str, site: str) -> tuple[Household, float, float]:
+def household(part: str, site: str) -> tuple[Household, float, float]:
     if part in ("grid", "fixed"):
         return StepTest(), 0.0, 3 * STEP_CYCLE_S
     if part in ("days", "sweep-days"):
@@ -104,7 +104,7 @@ def _household(part: str, site: str) -> tuple[Household, float, float]:
     return SecondSeries.from_files(hz / load, hz / pv, base_load_w=base, start_second=start), 0.0, SITE_SECONDS
 
 
-async def _learned_on_step_test(scenario: Scenario) -> dict[int, dict[str, Any]]:
+async def learned_on_step_test(scenario: Scenario) -> dict[int, dict[str, Any]]:
     """Each unit's learner after the step test's three cycles on the scenario's plant, as the service keeps it."""
     sim = Simulation(Scenario(StepTest(), duration_s=3 * STEP_CYCLE_S, plant=scenario.plant,
                               control=scenario.control, unit=scenario.unit))
@@ -116,14 +116,14 @@ async def _learned_on_step_test(scenario: Scenario) -> dict[int, dict[str, Any]]
 def _run(job: Job) -> dict[str, Any]:
     part, site, controller, dead, ramp, settings = job
     logging.getLogger("smartsofar").setLevel(logging.CRITICAL)
-    household, start, duration = _household(part, site)
+    house, start, duration = household(part, site)
     plant = [BatterySpec(dead_time_s=dead, ramp_w_per_s=ramp)] * 2
     control_overrides, unit_overrides = SETTINGS[settings]
     control = ControlConfig.model_validate({**ControlConfig().model_dump(), **control_overrides})
     unit = UnitConfig(id=1, **unit_overrides)
-    scenario = Scenario(household, start_s=start, duration_s=duration, plant=plant, control=control, unit=unit)
+    scenario = Scenario(house, start_s=start, duration_s=duration, plant=plant, control=control, unit=unit)
     if controller == LEARNED:
-        scenario.responses = asyncio.run(_learned_on_step_test(scenario))
+        scenario.responses = asyncio.run(learned_on_step_test(scenario))
     result = asyncio.run(simulate(scenario, "smartsofar" if controller == LEARNED else controller))
     return {"part": part, "site": site, "plant": [dead, ramp], "settings": settings, **result, "controller": controller}
 
