@@ -17,7 +17,10 @@ the same values again says the first was no early poll (a value repeated by chan
 coarse meter gives, or a frozen meter), and the update is forgotten; the next poll goes back to the early
 one's instant a period on, where a chance repeat leaves the update just before it. So is it after a failed
 poll (the meter may have restarted on another phase): the instant seeks again, and until it finds the update
-``lag_s`` says nothing.
+``lag_s`` says nothing. A meter that moves its update earlier without a failed poll (it restarted between two
+polls) brings new values at every poll, only older ones, and no early poll comes for as long as the creep
+takes to reach the update again: up to 200 polls. So the update found is forgotten too when ``LOST_POLLS``
+polls pass without an early one, three times as many as come between two while the instant follows the update.
 
 The early poll's quick follow-up costs one request in about twenty. A meter whose values never repeat (it
 measures at each request) makes the instant creep through the whole period, which costs nothing; a frozen
@@ -31,6 +34,7 @@ from smartsofar.meter.base import MeterSample
 LATER_S = 0.1  # after an early poll
 EARLIER_S = 0.005  # after a good one
 SEEK_S = 0.05  # after a good one, until the update has been found
+LOST_POLLS = 3 * round(LATER_S / EARLIER_S)  # without an early poll: the update has moved, seek it again
 
 
 class PollPhase:
@@ -43,6 +47,7 @@ class PollPhase:
         self._was_early = False
         self._found = False  # an early poll confirmed since the last failure: the update is just before the poll
         self._follow_up = False  # this poll is the quick follow-up of an early one
+        self._since_early = 0  # polls with new values since the last that brought the values before again
 
     def lag_s(self, round_trip_s: float) -> float | None:
         """At most how long before the reply of a poll that brought new values the meter measured, given the
@@ -63,6 +68,7 @@ class PollPhase:
         followed_up, self._follow_up = self._follow_up, False
         if sample.same_values(previous):
             self.early_polls += 1
+            self._since_early = 0
             later = min(LATER_S, interval_s / 4)
             if followed_up:  # the quick follow-up brought the same values: that was no early poll (a value
                 self._found = False  # repeated by chance, a frozen meter): where the update is, is not known;
@@ -72,6 +78,9 @@ class PollPhase:
             return later if quick else interval_s + later  # once at once; a frozen meter is not hammered
         if followed_up:  # new values just after the early poll: the update lies between the two
             self._found = True
+        self._since_early += 1
+        if self._since_early > LOST_POLLS:  # the update has moved earlier: the polls land late after it
+            self._found = False
         self._was_early = False
         creep = EARLIER_S if self._found else SEEK_S
         return interval_s - min(creep, interval_s / 20)

@@ -101,3 +101,27 @@ def test_a_value_repeated_by_chance_is_not_taken_for_the_update() -> None:
         previous = value
         t += phase.after(MeterSample(value, value, (PhaseSample(value),), t), 1.0)
     assert bounded > 120  # found again within a few polls of each repeat (one in seven here: far more than usual)
+
+
+@pytest.mark.parametrize("new_offset", [0.6, 0.45])
+def test_a_meter_that_moves_its_update_between_two_polls_is_sought_again(new_offset: float) -> None:
+    """The meter restarts between two polls on another phase, so that the polls now land most of a second after
+    its update: every poll still brings new values, only older ones. The samples may claim to be fresh for a
+    minute at most, not for the 100-180 polls the slow creep would take to reach the update again."""
+    phase, t, previous = PollPhase(), 0.0, math.nan
+    overclaimed, bounded_late = 0, 0
+    for poll in range(500):
+        offset = 0.37 if poll < 200 else new_offset
+        updated_at = math.floor(t - offset) + offset
+        value = float(round(updated_at * 100))  # a new value at each update, before and after the restart
+        lag = phase.lag_s(0.02)
+        if lag is not None and value != previous:
+            if t - updated_at > lag + 1e-9:
+                assert poll >= 200, "before the restart every claim holds"
+                overclaimed += 1
+            elif poll >= 300:
+                bounded_late += 1
+        previous = value
+        t += phase.after(MeterSample(value, value, (PhaseSample(value),), t), 1.0)
+    assert overclaimed <= 62, f"{overclaimed} samples after the restart claimed to be fresher than they were"
+    assert bounded_late > 150  # found again: the polls follow the new update and say so
