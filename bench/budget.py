@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -29,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from markers import write_between_markers
+from markers import report
 from robust import LEARNED, MATCHED, SETTINGS, SHARED, SITES, SLOW, SWEEP, household, learned_on_step_test
 
 from smartsofar.config import ControlConfig, UnitConfig
@@ -162,11 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"target| over the meter predictor's at its default 10 W deadband, on the same site and plant).\n\n"
             f"**Within {BUDGET_PER_H:.0f} commands an hour** (each controller's best setting that stays within it):"
             f"\n\n{budget_table(results)}\n\n**Every setting** (ours from scratch):\n\n{settings_table(results)}\n")
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(raw, indent=1), encoding="utf-8")
-    if args.write:
-        write_between_markers(args.write, "budget.py", text)
+    report(text, "budget.py", raw, args.json, args.write)
     return 0
 
 

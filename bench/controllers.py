@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -23,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from markers import write_between_markers
+from markers import report
 
 from smartsofar.config import ControlConfig
 from smartsofar.sim.controllers import simulate
@@ -126,11 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"midnight, default configuration; wall time best of {args.repeat}).\n\n" + day_table(results))
     if sweep:
         text += "\n\nThreshold sweep (every day, default configuration otherwise):\n\n" + sweep_table(sweep)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(results + sweep, indent=1), encoding="utf-8")
-    if args.write:
-        write_between_markers(args.write, "controllers.py", text)
+    report(text, "controllers.py", results + sweep, args.json, args.write)
     return 0
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -38,7 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from markers import write_between_markers
+from markers import report
 
 from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.sim.battery import BatterySpec
@@ -278,11 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if {"fixed", "grid"} <= parts:
         text += ("\n**A wrong response that may not be learned** (`learn_response = false`; the oscillation watch is "
                  "the only defence):\n\n" + fixed_table(results) + "\n")
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
-    if args.write:
-        write_between_markers(args.write, "robust.py", text)
+    report(text, "robust.py", results, args.json, args.write)
     return 0
 
 
