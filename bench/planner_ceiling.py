@@ -22,13 +22,17 @@ same slot model. No engine runs: tracking is perfect, as in the optimum.
   whatever its forecast.
 - ``knowing the bill's end``: the same, but each plan stops where the week's bill stops and values the energy
   left as the bill does (the week's mean import price). No service can know this: it tells the two apart.
+- ``forecast from past days``: planned as the service plans, from its forecast of the house (the past days it
+  has kept, hedged: ``plan.making.make_plan``, no PV forecast), each plan's first hour followed against what the
+  house really did. The same planner as ``bench/tariffs.py``'s, without the engine: what the engine's tracking
+  and steering cost is the difference between the two.
 - ``optimum``: ``bench/tariffs.py``'s linear programme.
 
 ``share`` = (zero export − planner) / (zero export − optimum): the part of the optimum's saving the planner's
 programme reaches when the forecast is perfect. What it misses, it misses by its model (slots, energy levels,
-actions); what ``36 h at a time`` misses beyond it, by its horizon; what the running planner misses beyond that,
-by its forecast. A share above 100 % is the slot model's: within 15 minutes it may import and export, where the
-optimum's minutes may not when the import price is negative.
+actions); what ``36 h at a time`` misses beyond it, by its horizon; what ``forecast from past days`` misses
+beyond that, by its forecast. A share above 100 % is the slot model's: within 15 minutes it may import and
+export, where the optimum's minutes may not when the import price is negative.
 """
 
 from __future__ import annotations
@@ -45,8 +49,8 @@ from typing import Any
 from markers import write_between_markers
 
 from smartsofar.config_tariff import PlannerConfig
-from smartsofar.plan.forecast import SlotForecast
-from smartsofar.plan.making import bank_from, plan_slots, priced_inputs, slot_edges
+from smartsofar.plan.forecast import HouseHistory, SlotForecast
+from smartsofar.plan.making import bank_from, make_plan, plan_slots, priced_inputs, slot_edges
 from smartsofar.plan.planner import Action, Bank, Plan, PlanInput, plan, policy_cost, solve, step, walk
 
 ROOT = Path(__file__).resolve().parent
@@ -118,31 +122,49 @@ def _follow(bank: Bank, energy: float, made: Plan, index: int, truth: SlotForeca
     return step(bank, energy, PlanInput(truth, 0.0, 0.0), slot.action, fraction, top)
 
 
-def _rolling(site: str, tariff: str, mean: float, knows_end: bool) -> float:
+def _add_hour(history: HouseHistory, household: Any, epoch0: float, hour: int) -> None:
+    """The scored week's hour ``hour`` into the history, as the service keeps it (5-minute means, with PV)."""
+    first = tariffs.HISTORY_DAYS * 1440
+    for m0 in range(hour * 60, hour * 60 + 60, 5):
+        minutes = range(first + m0, first + m0 + 5)
+        history.add(epoch0 + m0 * 60, sum(household.minute_base_w(m) for m in minutes) / 5,
+                    sum(household.pv_minute_w(m) for m in minutes) / 5)
+
+
+def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
     """The week's bill when the planner plans as the service does (every hour, over its horizon, with the prices
-    published by then and the others estimated, ``plan.making.priced_inputs``), from the house's true power
-    instead of its forecast, and each plan's first hour is followed. ``knows_end``: each plan stops where the
-    week's bill does and values the energy left as the bill values it."""
+    published by then and the others estimated, ``plan.making.priced_inputs``) and each plan's first hour is
+    followed. ``mode``: ``known``, from the house's true power instead of its forecast; ``knows_end``, the same,
+    each plan stopped where the week's bill stops and the energy left valued as the bill values it;
+    ``forecast``, from the forecast of the past days, hedged, as the service plans (``plan.making.make_plan``)."""
     household, priced = tariffs.pricing(site, tariff, planner=True)
     priced.cover(WEEK_S)
     base = _bank(True)
     config = PlannerConfig(grid_export=True, round_trip_efficiency=tariffs.EFFICIENCY ** 2)
+    history = HouseHistory(priced.history)
     energy, cost = base.energy_wh, 0.0
     for hour in range(int(WEEK_S // 3600)):
         now = priced.epoch0 + hour * 3600
         bank = replace(base, energy_wh=energy)
-        truth = [_true_slot(household, priced.epoch0, start, end) for start, end in plan_slots(now, config)]
-        inputs = priced_inputs(priced.tariff, truth, now, config, priced.tariff.published_until(now))
-        assert inputs, "the benchmark's prices cover every hour"
-        if knows_end:
-            inputs = [i for i in inputs if i.end <= priced.epoch0 + WEEK_S + 1.0]
-            made = walk(bank, inputs, solve(bank, inputs, end_value_per_kwh=mean), now)
+        known_until = priced.tariff.published_until(now)
+        if mode == "forecast":
+            if hour:
+                _add_hour(history, household, priced.epoch0, hour - 1)
+            made = make_plan(priced.tariff, history, bank, now, config, known_until=known_until)
         else:
-            made = plan(bank, inputs, now)
+            truth = [_true_slot(household, priced.epoch0, start, end) for start, end in plan_slots(now, config)]
+            inputs = priced_inputs(priced.tariff, truth, now, config, known_until)
+            assert inputs, "the benchmark's prices cover every hour"
+            if mode == "knows_end":
+                inputs = [i for i in inputs if i.end <= priced.epoch0 + WEEK_S + 1.0]
+                made = walk(bank, inputs, solve(bank, inputs, end_value_per_kwh=mean), now)
+            else:
+                made = plan(bank, inputs, now)
         for i, slot in enumerate(made.slots):
             if slot.start >= now + 3600 - 1.0:
                 break
-            energy, imported, exported = _follow(bank, energy, made, i, truth[i])
+            energy, imported, exported = _follow(bank, energy, made, i,
+                                                 _true_slot(household, priced.epoch0, slot.start, slot.end))
             mid = (slot.start + slot.end) / 2
             cost += (imported * (priced.imports.at(mid) or 0.0) - exported * (priced.exports.at(mid) or 0.0)) / 1000
     return round(cost - mean * (energy - base.energy_wh) / 1000, 3)
@@ -153,8 +175,9 @@ def _run(job: tuple[str, str]) -> dict[str, Any]:
     inputs, mean = _inputs(site, tariff)
     zero = _bill(_bank(False), inputs, mean, Action.NORMAL)
     return {"site": site, "tariff": tariff, "zero_export": zero, "planner": _bill(_bank(False), inputs, mean, None),
-            "planner_export": _bill(_bank(True), inputs, mean, None), "rolling": _rolling(site, tariff, mean, False),
-            "knows_end": _rolling(site, tariff, mean, True),
+            "planner_export": _bill(_bank(True), inputs, mean, None),
+            "rolling": _rolling(site, tariff, mean, "known"), "knows_end": _rolling(site, tariff, mean, "knows_end"),
+            "forecast": _rolling(site, tariff, mean, "forecast"),
             "optimum": tariffs.optimum(site, tariff)}
 
 
@@ -166,16 +189,17 @@ def _share(r: dict[str, Any], key: str) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     """One row a week and tariff, then each tariff's three weeks together."""
     rows = ["| tariff | week | zero export | planner, future known | with exports | 36 h at a time | knowing the "
-            "bill's end | optimum | share | share, with exports | share, 36 h at a time | share, knowing the bill's "
-            "end |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "bill's end | forecast from past days | optimum | share | share, with exports | share, 36 h at a time | "
+            "share, knowing the bill's end | share, forecast from past days |",
+            "|---|---|" + "---:|" * 12]
     for r in results:
         rows.append(f"| {r['tariff']} | {tariffs.SITES[r['site']]} | {r['zero_export']:.2f} | {r['planner']:.2f} | "
-                    f"{r['planner_export']:.2f} | {r['rolling']:.2f} | {r['knows_end']:.2f} | {r['optimum']:.2f} | "
-                    f"{_share(r, 'planner')} | {_share(r, 'planner_export')} | {_share(r, 'rolling')} | "
-                    f"{_share(r, 'knows_end')} |")
-    keys = ("planner_export", "rolling", "knows_end")
+                    f"{r['planner_export']:.2f} | {r['rolling']:.2f} | {r['knows_end']:.2f} | {r['forecast']:.2f} | "
+                    f"{r['optimum']:.2f} | {_share(r, 'planner')} | {_share(r, 'planner_export')} | "
+                    f"{_share(r, 'rolling')} | {_share(r, 'knows_end')} | {_share(r, 'forecast')} |")
+    keys = ("planner_export", "rolling", "knows_end", "forecast")
     rows += ["", "| tariff, three weeks together | share, with exports | share, 36 h at a time | share, knowing the "
-             "bill's end |", "|---|---:|---:|---:|"]
+             "bill's end | share, forecast from past days |", "|---|---:|---:|---:|---:|"]
     for name in tariffs.TARIFFS:
         weeks = [r for r in results if r["tariff"] == name]
         total = {key: sum(r[key] for r in weeks) for key in ("zero_export", "optimum", *keys)}
