@@ -265,6 +265,8 @@ async def test_the_plan_page_shows_the_pv_forecast(browser: Browser, tmp_path: P
             page = await open_page(browser, f"{live.url}/#plan")
             await expect(page.locator("#plan-feed")).to_contain_text("PV forecast from evcc: 5.0 kWh today, 2.5 kWh "
                                                                      "tomorrow")
+            # no history yet, and evcc's forecasts cover today and tomorrow only: not the week the plan learns from
+            await expect(page.locator("#plan-feed")).to_contain_text("until the forecasts kept cover the last 7 days")
     finally:
         await evcc.stop()
 

@@ -10,7 +10,9 @@ sunny noon and a kettle needs the battery and fills it too, which one net number
 With a PV forecast (``plan.pv_forecast``) and a history that measured PV (a unit with a PV CT), a slot the
 forecast covers is forecast as the house's load (its power plus its PV, from the same recent days) minus the
 PV forecast, 5 minutes at a time: the past days then say how much the house uses, and the forecast how sunny
-tomorrow will be. Without either, the past days' net power stands for both.
+tomorrow will be. Without either, the past days' net power stands for both. With no PV CT the forecasts kept
+for the past days can stand for the PV they did not measure (``HouseHistory.with_pv``, ``learning_history``),
+once they cover every day the forecast looks at.
 
 Pure: the service reads the rows from the history, the simulation from its own record of the past.
 """
@@ -52,9 +54,23 @@ class HouseHistory:
         return len(self._ts)
 
     @property
-    def pv_measured(self) -> bool:
-        """True when some mean has a PV power above 0 W (a PV CT is fitted: its 0 W at night is a reading)."""
+    def pv_known(self) -> bool:
+        """True when some mean has a PV power above 0 W: a PV CT is fitted (its 0 W at night is a reading), or
+        the forecasts kept stand for it (``with_pv``)."""
         return any(pv for pv in self._pv)
+
+    def with_pv(self, curve: PvCurve, start: float, end: float) -> HouseHistory | None:
+        """A copy in which each mean in [start, end) that has no measured PV takes the PV ``curve`` forecast for
+        its 5 minutes; None unless the curve covers all of [start, end) (a day it misses would count that day's
+        sun as the house's own)."""
+        if curve.energy_wh(start, end) is None:
+            return None
+        rows = []
+        for ts, w, pv in zip(self._ts, self._w, self._pv, strict=True):
+            if pv is None and start <= ts and ts + HISTORY_STEP_S <= end:
+                pv = (curve.energy_wh(ts, ts + HISTORY_STEP_S) or 0.0) * 3600 / HISTORY_STEP_S
+            rows.append((ts, w, pv))
+        return HouseHistory(rows)
 
     def add(self, ts: float, house_w: float, pv_w: float | None = None) -> None:
         """One more mean (the newest)."""
@@ -105,6 +121,17 @@ class HouseHistory:
     def first(self) -> float | None:
         """The oldest mean's start."""
         return self._ts[0] if self._ts else None
+
+
+def learning_history(rows: Sequence[tuple[float, float, float | None]], pv: PvCurve | None, start: float,
+                     end: float) -> tuple[HouseHistory, str | None]:
+    """The history a forecast learns from, and where its PV comes from: ``measured`` (a PV CT), ``forecasts``
+    (no PV CT: the PV forecasts kept for [start, end), once they cover all of it), or None (not known)."""
+    past = HouseHistory(rows)
+    if past.pv_known:
+        return past, "measured"
+    kept = past.with_pv(pv, start, end) if pv else None
+    return (kept, "forecasts") if kept is not None and kept.pv_known else (past, None)
 
 
 def _past_days(start: float, zone: tzinfo, days: int, only: int | None = None) -> list[tuple[float, float]]:
@@ -196,7 +223,7 @@ def forecast(history: HouseHistory, slots: Sequence[tuple[float, float]], zone: 
 
 def _one_slot(history: HouseHistory, start: float, end: float, zone: tzinfo, days: int, now: float | None,
               pv: PvCurve | None, only: int | None = None) -> SlotForecast | None:
-    if pv is not None and pv and history.pv_measured:
+    if pv is not None and pv and history.pv_known:
         predicted = _with_pv(history, start, end, zone, days, now, pv, only)
         if predicted is not None:
             return predicted

@@ -2,6 +2,9 @@
 when a fetch fails (saying so once per failure streak, ``feed_base``), and save it in the data directory
 (``pv_forecast.json``, written atomically) so a restart without internet still plans with it. ``changed`` is
 set whenever a new forecast arrives, which is when the planner re-plans.
+
+What the forecasts said of the past days is kept too, ``KEEP_S`` back (the planner's longest history and a
+day): where no unit measures PV it stands for the PV of those days (``forecast.HouseHistory.with_pv``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from smartsofar.config_tariff import PvForecastConfig
 from smartsofar.feed_base import Feed
 from smartsofar.plan.pv_forecast import PvCurve, fetch_pv_forecast, merged
 
-KEEP_S = 2 * 86400.0  # forecast intervals older than this are dropped
+KEEP_S = 29 * 86400.0  # forecast intervals older than this are dropped: [planner] history_days is at most 28
 
 
 class PvFeed(Feed):

@@ -5,8 +5,9 @@ cycle: another system's battery mode and the ``[[schedule]]`` entries work with 
 and ``[planner] enabled``, ``run`` re-plans every hour on the hour, whenever new prices arrive, and when the
 site's SoC has left the plan by ``replan_soc_pct``, and when a new PV forecast arrives (``[pv_forecast]``,
 ``plan.pv_feed``); the forecast learns from the history database's house and PV power over the last
-``history_days``. ``view`` is what the page and the API show: prices, the PV forecast, the plan, its reasons,
-the battery mode in force.
+``history_days`` (with no PV CT, the PV from the forecasts kept for those days, once they cover them all).
+``view`` is what the page and the API show: prices, the PV forecast, the plan, its reasons, the battery mode
+in force.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from smartsofar.engine.site import Site
 from smartsofar.engine.steering import ExternalMode, Steering
 from smartsofar.modes import Mode
 from smartsofar.plan.explain import explain
-from smartsofar.plan.forecast import HouseHistory
+from smartsofar.plan.forecast import learning_history
 from smartsofar.plan.making import bank_from, make_plan, most_power
 from smartsofar.plan.planner import Plan
 from smartsofar.plan.pv_feed import PvFeed
@@ -63,7 +64,9 @@ class Planning:
         site.steer = self.steering
         self.history: History | None = None
         self.last_error: str | None = None
-        self.pv_measured = False  # the history the last plan learned from has PV readings (the forecast is used)
+        # where the last plan's history took the PV from: "measured" (a PV CT), "forecasts" (the forecasts kept
+        # for the past days), or None (the PV forecast is not used: the house's load is not known apart from it)
+        self.pv_history: str | None = None
 
     def reconfigure(self, config: Config) -> None:
         """New planner settings and schedule entries, from now on (a new tariff needs a restart)."""
@@ -116,9 +119,12 @@ class Planning:
                          self.grid_charge_w() if self.site.mode.allow_charge else 0.0, planner,
                          allow_discharge=self.site.mode.allow_discharge, grid_export_w=self.export_w())
         pv = self.pv_feed.curve if self.pv_feed is not None else None
-        past = HouseHistory(rows)
-        self.pv_measured = past.pv_measured
-        made = await asyncio.to_thread(lambda: make_plan(self.tariff, past, bank, now, planner, pv=pv))
+
+        def learn_and_plan() -> tuple[Plan, str | None]:
+            past, pv_history = learning_history(rows, pv, now - planner.history_days * 86400, now)
+            return make_plan(self.tariff, past, bank, now, planner, pv=pv), pv_history
+
+        made, self.pv_history = await asyncio.to_thread(learn_and_plan)
         self.steering.plan = made if made.slots else None
         self.last_error = made.notes[0] if made.notes else None
         if made.slots:
@@ -222,7 +228,8 @@ class Planning:
         curve = self.pv_feed.curve
         return {**self.pv_feed.status(), "today_kwh": round(day_energy_kwh(curve, edges[0], edges[1]), 2),
                 "tomorrow_kwh": round(day_energy_kwh(curve, edges[1], edges[2]), 2),
-                "used": bool(curve) and self.pv_measured}
+                "used": bool(curve) and self.pv_history is not None, "pv_history": self.pv_history,
+                "history_days": self.config.planner.history_days}
 
 
 async def _any_set(events: list[asyncio.Event], wait: float) -> bool:

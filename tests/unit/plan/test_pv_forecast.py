@@ -13,10 +13,12 @@ from smartsofar.config_tariff import PlannerConfig, PvForecastConfig, TariffConf
 from smartsofar.errors import InvalidInputError
 from smartsofar.plan.forecast import HISTORY_STEP_S, HouseHistory, forecast
 from smartsofar.plan.making import bank_from, make_plan
+from smartsofar.plan.pv_feed import KEEP_S
 from smartsofar.plan.pv_forecast import (
     PvCurve,
     PvInterval,
     forecast_solar_url,
+    merged,
     parse_forecast_solar,
     parse_rates,
     summed,
@@ -72,6 +74,39 @@ def test_without_a_measured_pv_the_forecast_is_not_used() -> None:
     history = past_week(3000.0, pv_measured=False)
     plain = forecast(history, noon_slot(), PARIS, now=at("2024-03-11T00:00"))
     assert forecast(history, noon_slot(), PARIS, now=at("2024-03-11T00:00"), pv=pv_curve(300.0)) == plain
+
+
+def test_without_a_pv_ct_the_forecasts_kept_for_the_past_week_stand_for_its_pv() -> None:
+    week = [pv_curve(3000.0, f"2024-03-{day:02d}") for day in range(4, 11)]
+    kept = PvCurve([i for curve in week for i in curve.intervals])
+    history = past_week(3000.0, pv_measured=False).with_pv(kept, at("2024-03-04T00:00"), at("2024-03-11T00:00"))
+    assert history is not None and history.pv_known
+    cloudy = forecast(history, noon_slot(), PARIS, now=at("2024-03-11T00:00"), pv=pv_curve(300.0))[0]
+    measured = forecast(past_week(3000.0), noon_slot(), PARIS, now=at("2024-03-11T00:00"), pv=pv_curve(300.0))[0]
+    assert cloudy.need_wh == pytest.approx(measured.need_wh, rel=0.05) and cloudy.surplus_wh == 0  # as with a CT
+
+
+def test_the_feed_keeps_what_the_forecasts_said_of_the_last_four_weeks() -> None:
+    days = {back: pv_curve(3000.0, f"2024-03-{11 - back:02d}") for back in (1, 10)}
+    old = PvCurve([*days[10].intervals, *days[1].intervals])
+    kept = merged(old, pv_curve(300.0), at("2024-03-11T10:00") - KEEP_S)
+    assert kept.energy_wh(at("2024-03-10T12:00"), at("2024-03-10T13:00")) is not None  # yesterday
+    assert kept.energy_wh(at("2024-03-01T12:00"), at("2024-03-01T13:00")) is not None  # ten days ago
+    assert merged(old, pv_curve(300.0), at("2024-04-05T10:00") - KEEP_S).energy_wh(
+        at("2024-03-01T12:00"), at("2024-03-01T13:00")) is None  # more than 29 days before: dropped
+
+
+def test_forecasts_kept_for_part_of_the_week_are_not_taken_for_its_pv() -> None:
+    kept = PvCurve([i for day in (9, 10) for i in pv_curve(3000.0, f"2024-03-{day:02d}").intervals])
+    assert past_week(3000.0, pv_measured=False).with_pv(kept, at("2024-03-04T00:00"), at("2024-03-11T00:00")) is None
+
+
+def test_a_measured_pv_is_not_replaced_by_a_forecast() -> None:
+    kept = PvCurve([i for day in range(4, 11) for i in pv_curve(100.0, f"2024-03-{day:02d}").intervals])
+    history = past_week(3000.0).with_pv(kept, at("2024-03-04T00:00"), at("2024-03-11T00:00"))
+    assert history is not None
+    noon = (at("2024-03-10T12:00"), at("2024-03-10T13:00"))
+    assert history.load_energy(*noon) == past_week(3000.0).load_energy(*noon)
 
 
 def test_where_the_forecast_stops_the_past_days_take_over() -> None:

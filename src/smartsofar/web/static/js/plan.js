@@ -78,7 +78,9 @@ function renderReasons(view) {
   const pv = view.pv_forecast;
   if (pv) parts.push(pv.error ? `PV forecast: ${pv.error} (the last known forecast is used).`
     : `PV forecast from ${pv.source}: ${number(pv.today_kwh, 1)} kWh today, ${number(pv.tomorrow_kwh, 1)} kWh tomorrow`
-      + (pv.used ? "." : " (not used yet: no unit has measured PV, so the house's own load is not known apart from it)."));
+      + (pv.pv_history === "forecasts" ? " (no unit measures PV: the forecasts kept for the past days stand for it)."
+        : pv.used ? "." : ` (not used yet: no unit measures PV, so the house's own load is not known apart from it`
+          + ` until the forecasts kept cover the last ${pv.history_days} days).`));
   $("#plan-feed").textContent = parts.join(" ");
 }
 

@@ -119,7 +119,7 @@
  * @property {number | null} price_now
  * @property {{start: number, end: number, import: number, export: number}[]} prices
  * @property {{source: string, last_ok: number | null, error: string | null, known_until: number | null} | null} feed
- * @property {{source: string, last_ok: number | null, error: string | null, known_until: number | null, today_kwh: number, tomorrow_kwh: number, used: boolean} | null} pv_forecast
+ * @property {{source: string, last_ok: number | null, error: string | null, known_until: number | null, today_kwh: number, tomorrow_kwh: number, used: boolean, pv_history: "measured" | "forecasts" | null, history_days: number} | null} pv_forecast
  * @property {{made_at: number, until: number, expected_cost: number, zero_export_cost: number, slots: PlanSlot[], reasons: string[], hedge: string | null} | null} plan
  * @property {IntentPayload} battery_mode
  * @property {{mode: string, expires_at: number, who: string} | null} external
