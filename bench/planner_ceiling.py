@@ -41,6 +41,7 @@ import argparse
 import importlib.util
 import math
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -49,9 +50,10 @@ from typing import Any
 from markers import write_between_markers
 
 from smartsofar.config_tariff import PlannerConfig
-from smartsofar.plan.forecast import HouseHistory, SlotForecast
+from smartsofar.plan.forecast import SlotForecast, learning_history
 from smartsofar.plan.making import bank_from, make_plan, plan_slots, priced_inputs, slot_edges
 from smartsofar.plan.planner import Action, Bank, Plan, PlanInput, plan, policy_cost, solve, step, walk
+from smartsofar.plan.pv_forecast import PvCurve
 
 ROOT = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("tariffs", ROOT / "tariffs.py")
@@ -59,6 +61,7 @@ assert _spec is not None and _spec.loader is not None
 tariffs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tariffs)
 COMMAND = ".venv/bin/python bench/planner_ceiling.py --write docs/benchmarks.md"
+PV_ERROR = "±30 %"  # the PV forecast of the last two columns: bench/tariffs.py's
 WEEK_S = 7 * 86400.0
 
 
@@ -122,13 +125,30 @@ def _follow(bank: Bank, energy: float, made: Plan, index: int, truth: SlotForeca
     return step(bank, energy, PlanInput(truth, 0.0, 0.0), slot.action, fraction, top)
 
 
-def _add_hour(history: HouseHistory, household: Any, epoch0: float, hour: int) -> None:
-    """The scored week's hour ``hour`` into the history, as the service keeps it (5-minute means, with PV)."""
+def _hour_rows(household: Any, epoch0: float, hour: int, pv_ct: bool) -> list[tuple[float, float, float | None]]:
+    """The scored week's hour ``hour`` as the service keeps it: 5-minute means of the house's power, and of the
+    PV's where a PV CT measures it."""
     first = tariffs.HISTORY_DAYS * 1440
+    rows: list[tuple[float, float, float | None]] = []
     for m0 in range(hour * 60, hour * 60 + 60, 5):
         minutes = range(first + m0, first + m0 + 5)
-        history.add(epoch0 + m0 * 60, sum(household.minute_base_w(m) for m in minutes) / 5,
-                    sum(household.pv_minute_w(m) for m in minutes) / 5)
+        rows.append((epoch0 + m0 * 60, sum(household.minute_base_w(m) for m in minutes) / 5,
+                     sum(household.pv_minute_w(m) for m in minutes) / 5 if pv_ct else None))
+    return rows
+
+
+def _kept_forecasts(household: Any, day0: float) -> Callable[[float], PvCurve]:
+    """The PV forecast as the service keeps it at an epoch (``plan.pv_feed``): each past day as forecast on that
+    day, then today's and tomorrow's; ``bench/tariffs.py``'s ±30 % forecast."""
+    known_at = tariffs.pv_forecast(household, day0, tariffs.PV_FORECASTS[PV_ERROR])
+    days = [[i for i in known_at(day0 + d * 86400.0).intervals if i.start < day0 + (d + 1) * 86400.0]
+            for d in range(household.days)]
+
+    def kept_at(now: float) -> PvCurve:
+        today = int((now - day0) // 86400)
+        return PvCurve([*(i for day in days[:today] for i in day), *known_at(now).intervals])
+
+    return kept_at
 
 
 def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
@@ -136,22 +156,23 @@ def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
     published by then and the others estimated, ``plan.making.priced_inputs``) and each plan's first hour is
     followed. ``mode``: ``known``, from the house's true power instead of its forecast; ``knows_end``, the same,
     each plan stopped where the week's bill stops and the energy left valued as the bill values it;
-    ``forecast``, from the forecast of the past days, hedged, as the service plans (``plan.making.make_plan``)."""
+    ``forecast``, from the forecast of the past days, hedged, as the service plans (``plan.making.make_plan``);
+    ``pv_ct`` and ``no_pv_ct``, the same with a PV forecast (``PV_ERROR``), the PV of the past days measured by
+    a PV CT, or not measured and taken from the forecasts kept (``plan.forecast.learning_history``)."""
     household, priced = tariffs.pricing(site, tariff, planner=True)
     priced.cover(WEEK_S)
     base = _bank(True)
     config = PlannerConfig(grid_export=True, round_trip_efficiency=tariffs.EFFICIENCY ** 2)
-    history = HouseHistory(priced.history)
+    pv_ct = mode != "no_pv_ct"
+    rows = [(ts, w, pv if pv_ct else None) for ts, w, pv in priced.history]
+    kept_at = _kept_forecasts(household, priced.epoch0 - tariffs.HISTORY_DAYS * 86400) \
+        if mode in ("pv_ct", "no_pv_ct") else None
     energy, cost = base.energy_wh, 0.0
     for hour in range(int(WEEK_S // 3600)):
         now = priced.epoch0 + hour * 3600
         bank = replace(base, energy_wh=energy)
         known_until = priced.tariff.published_until(now)
-        if mode == "forecast":
-            if hour:
-                _add_hour(history, household, priced.epoch0, hour - 1)
-            made = make_plan(priced.tariff, history, bank, now, config, known_until=known_until)
-        else:
+        if mode in ("known", "knows_end"):
             truth = [_true_slot(household, priced.epoch0, start, end) for start, end in plan_slots(now, config)]
             inputs = priced_inputs(priced.tariff, truth, now, config, known_until)
             assert inputs, "the benchmark's prices cover every hour"
@@ -160,6 +181,12 @@ def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
                 made = walk(bank, inputs, solve(bank, inputs, end_value_per_kwh=mean), now)
             else:
                 made = plan(bank, inputs, now)
+        else:
+            if hour:
+                rows += _hour_rows(household, priced.epoch0, hour - 1, pv_ct)
+            pv = kept_at(now) if kept_at else None
+            past, _ = learning_history(rows, pv, now - config.history_days * 86400, now)
+            made = make_plan(priced.tariff, past, bank, now, config, known_until=known_until, pv=pv)
         for i, slot in enumerate(made.slots):
             if slot.start >= now + 3600 - 1.0:
                 break
@@ -177,7 +204,8 @@ def _run(job: tuple[str, str]) -> dict[str, Any]:
     return {"site": site, "tariff": tariff, "zero_export": zero, "planner": _bill(_bank(False), inputs, mean, None),
             "planner_export": _bill(_bank(True), inputs, mean, None),
             "rolling": _rolling(site, tariff, mean, "known"), "knows_end": _rolling(site, tariff, mean, "knows_end"),
-            "forecast": _rolling(site, tariff, mean, "forecast"),
+            "forecast": _rolling(site, tariff, mean, "forecast"), "pv_ct": _rolling(site, tariff, mean, "pv_ct"),
+            "no_pv_ct": _rolling(site, tariff, mean, "no_pv_ct"),
             "optimum": tariffs.optimum(site, tariff)}
 
 
@@ -207,6 +235,22 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def pv_table(results: list[dict[str, Any]]) -> str:
+    """The running planner's forecast with a PV forecast, the past days' PV measured by a PV CT or taken from
+    the forecasts kept: each week, then each tariff's three weeks."""
+    keys = ("forecast", "pv_ct", "no_pv_ct")
+    head = "share, no PV forecast | share, PV forecast and a PV CT | share, PV forecast and no PV CT |"
+    rows = [f"| tariff | week | {head}", "|---|---|---:|---:|---:|"]
+    for r in results:
+        rows.append(f"| {r['tariff']} | {tariffs.SITES[r['site']]} | " + " | ".join(_share(r, k) for k in keys) + " |")
+    rows += ["", f"| tariff, three weeks together | {head}", "|---|---:|---:|---:|"]
+    for name in tariffs.TARIFFS:
+        weeks = [r for r in results if r["tariff"] == name]
+        total = {key: sum(r[key] for r in weeks) for key in ("zero_export", "optimum", *keys)}
+        rows.append(f"| {name} | " + " | ".join(_share(total, key) for key in keys) + " |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
@@ -219,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(site, tariff) for tariff in tariffs.TARIFFS for site in tariffs.SITES]
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(_run, jobs))
-    text = table(results)
+    text = (f"{table(results)}\n\nThe running planner's forecast with a PV forecast ({PV_ERROR}), in the same slot "
+            f"model:\n\n{pv_table(results)}")
     print(text)
     if args.write:
         write_between_markers(args.write, "planner_ceiling.py", f"Measured with `{COMMAND}`.\n\n{text}")
