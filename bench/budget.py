@@ -18,18 +18,26 @@ Every error is given against the predictor at its default deadband, the issue's 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from markers import report
-from robust import LEARNED, MATCHED, SETTINGS, SHARED, SITES, SLOW, SWEEP, household, learned_on_step_test
+from robust import (
+    LEARNED,
+    MATCHED,
+    SETTINGS,
+    SITES,
+    SLOW,
+    SWEEP,
+    arguments,
+    household,
+    learned_on_step_test,
+    shared_missing,
+)
 
 from smartsofar.config import ControlConfig, UnitConfig
 from smartsofar.sim.battery import BatterySpec
@@ -145,14 +153,8 @@ def budget_table(results: Results) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run and print (and optionally write) the tables."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--json", type=Path, help="also save every result as JSON here")
-    parser.add_argument("--write", type=Path, help="put the tables into this markdown file")
-    args = parser.parse_args(argv)
-    if not SHARED.is_dir():
-        print(f"the shared data is not there: {SHARED} is missing (this benchmark reads ../shared/data)",
-              file=sys.stderr)
+    args = arguments(__doc__).parse_args(argv)
+    if shared_missing():
         return 2
     with ProcessPoolExecutor(args.workers) as pool:
         raw = list(pool.map(_run, _jobs()))

@@ -234,17 +234,29 @@ def _mean(results: list[dict[str, Any]], key: str) -> float:
     return float(sum(r[key] for r in results)) / len(results)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run and print (and optionally write) the tables."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options every simulation benchmark takes: --workers, --json and --write."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--parts", default="grid,days,sites,sweep,fixed", help="which parts to run (comma list)")
     parser.add_argument("--json", type=Path, help="also save every result as JSON here")
     parser.add_argument("--write", type=Path, help="put the tables into this markdown file")
+    return parser
+
+
+def shared_missing() -> bool:
+    """True, and said plainly, when ``../shared/data`` is not there."""
+    if SHARED.is_dir():
+        return False
+    print(f"the shared data is not there: {SHARED} is missing (this benchmark reads ../shared/data)", file=sys.stderr)
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run and print (and optionally write) the tables."""
+    parser = arguments(__doc__)
+    parser.add_argument("--parts", default="grid,days,sites,sweep,fixed", help="which parts to run (comma list)")
     args = parser.parse_args(argv)
-    if not SHARED.is_dir():
-        print(f"the shared data is not there: {SHARED} is missing (this benchmark reads ../shared/data)",
-              file=sys.stderr)
+    if shared_missing():
         return 2
     parts = set(args.parts.split(","))
     jobs: list[Job] = []
