@@ -55,10 +55,13 @@ async def night_charge_kwh(tmp_path: Path, *, pv_ct: bool, kept_from: float) -> 
     """What the plan made at NOW buys off-peak before 06:00, and what the Plan page says of the PV forecast."""
     rig = await make_rig(ScriptedHouse(load=LOAD_W), soc=10.0)
     planning = Planning(parse_config(CONFIG), rig.site, None, clock=lambda: NOW)
-    planning.history = sunny_week(tmp_path / "history.db", pv_ct=pv_ct)
+    planning.history = history = sunny_week(tmp_path / "history.db", pv_ct=pv_ct)
     assert planning.pv_feed is not None
     planning.pv_feed.curve = kept_forecasts(kept_from, cloudy_from=NOW + 5 * 3600)
-    made = await planning.replan()
+    try:
+        made = await planning.replan()
+    finally:
+        history.close()
     assert made is not None and made.slots
     bought = sum(s.grid_charge_w * (s.end - s.start) / 3600 for s in made.slots if s.start < NOW + 5 * 3600)
     return bought / 1000, planning.view()["pv_forecast"]
