@@ -61,7 +61,7 @@ assert _spec is not None and _spec.loader is not None
 tariffs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tariffs)
 COMMAND = ".venv/bin/python bench/planner_ceiling.py --write docs/benchmarks.md"
-PV_ERROR = "±30 %"  # the PV forecast of the last two columns: bench/tariffs.py's
+PV_ERROR = "±30 %"  # the PV forecast of the second table: bench/tariffs.py's
 WEEK_S = 7 * 86400.0
 
 
