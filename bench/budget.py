@@ -10,7 +10,7 @@ references. On the sites and the two plants of ``bench/robust.py`` (the matched 
 
 - ``meter-predictor`` and ``perfect-sensing`` with their deadband widened from their default 10 W to 600 W
   (``Scenario.reference_deadband_w``): a wider deadband, fewer commands;
-- ours at its defaults, at the thresholds of robust's sweep and at two thriftier ones, from scratch and with
+- ours at its defaults, at the thresholds of robust's sweep and at three thriftier ones, from scratch and with
   its response learned beforehand on the step test (as robust's ``smartsofar, learned``).
 
 Every error is given against the predictor at its default deadband, the issue's reference.
@@ -53,7 +53,7 @@ THRIFTY: dict[str, dict[str, Any]] = {
     "step 400 W, deadband 80 W, persistence 1500 W·s": {"step_w": 400, "deadband_w": 80, "persistence_ws": 1500},
 }
 OURS = ("smartsofar", LEARNED)
-OUR_SETTINGS = ("default", *(name for name in SWEEP), *THRIFTY)
+OUR_SETTINGS = ("default", *SWEEP, *THRIFTY)
 
 Job = tuple[str, str, float, float, str]  # site, controller, dead time, ramp, setting (a deadband for references)
 
