@@ -4,7 +4,7 @@ when a fetch fails (saying so once per failure streak, ``feed_base``), and save 
 set whenever a new forecast arrives, which is when the planner re-plans.
 
 What the forecasts said of the past days is kept too, ``KEEP_S`` back (the planner's longest history and a
-day): where no unit measures PV it stands for the PV of those days (``forecast.HouseHistory.with_pv``).
+day): where no unit measures PV it stands for the PV of those days (``forecast.learning_history``).
 """
 
 from __future__ import annotations
