@@ -123,11 +123,11 @@ class HouseHistory:
         return self._ts[0] if self._ts else None
 
 
-def learning_history(rows: Sequence[tuple[float, float, float | None]], pv: PvCurve | None, start: float,
+def learning_history(past: HouseHistory, pv: PvCurve | None, start: float,
                      end: float) -> tuple[HouseHistory, str | None]:
-    """The history a forecast learns from, and where its PV comes from: ``measured`` (a PV CT), ``forecasts``
-    (no PV CT: the PV forecasts kept for [start, end), once they cover all of it), or None (not known)."""
-    past = HouseHistory(rows)
+    """The history a forecast learns from, and where its PV comes from: ``measured`` (a PV CT: ``past`` itself),
+    ``forecasts`` (no PV CT: the PV forecasts kept for [start, end), once they cover all of it), or None (not
+    known)."""
     if past.pv_known:
         return past, "measured"
     kept = past.with_pv(pv, start, end) if pv else None

@@ -28,7 +28,7 @@ from smartsofar.engine.site import Site
 from smartsofar.engine.steering import ExternalMode, Steering
 from smartsofar.modes import Mode
 from smartsofar.plan.explain import explain
-from smartsofar.plan.forecast import learning_history
+from smartsofar.plan.forecast import HouseHistory, learning_history
 from smartsofar.plan.making import bank_from, make_plan, most_power
 from smartsofar.plan.planner import Plan
 from smartsofar.plan.pv_feed import PvFeed
@@ -121,7 +121,7 @@ class Planning:
         pv = self.pv_feed.curve if self.pv_feed is not None else None
 
         def learn_and_plan() -> tuple[Plan, str | None]:
-            past, pv_history = learning_history(rows, pv, now - planner.history_days * 86400, now)
+            past, pv_history = learning_history(HouseHistory(rows), pv, now - planner.history_days * 86400, now)
             return make_plan(self.tariff, past, bank, now, planner, pv=pv), pv_history
 
         made, self.pv_history = await asyncio.to_thread(learn_and_plan)

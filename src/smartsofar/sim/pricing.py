@@ -4,7 +4,9 @@
 simulated second, in the tariff's zone) and carries the tariff, the planner's settings (None: zero export
 only) and the house's history before the scored days (5-minute means of the house's and the PV's power, as
 the history database keeps them), and optionally the PV forecast the planner would have had at each moment
-(the benchmark's; none by default, so the past days forecast PV).
+(the benchmark's; none by default, so the past days forecast PV). With ``pv_ct`` False the history keeps no
+PV, as at a site where no unit measures it, and the forecasts kept for the past days stand for it
+(``plan.forecast.learning_history``), as in the service.
 
 ``CostMeter`` adds up the bill second by second, with and without the battery, and values the change of
 stored energy over the run at the run's mean import price, so a plan cannot look cheap by emptying the
@@ -27,7 +29,7 @@ from smartsofar.config_tariff import PlannerConfig, TariffConfig
 from smartsofar.engine.site import Site
 from smartsofar.engine.steering import Steering
 from smartsofar.errors import InvalidInputError
-from smartsofar.plan.forecast import HISTORY_STEP_S, HouseHistory
+from smartsofar.plan.forecast import HISTORY_STEP_S, HouseHistory, learning_history
 from smartsofar.plan.making import bank_from, make_plan, most_power
 from smartsofar.plan.planner import Plan
 from smartsofar.plan.pv_forecast import PvCurve
@@ -50,7 +52,8 @@ class SimPricing:
     epoch0: float  # wall-clock time of simulated t = 0
     planner: PlannerConfig | None  # None: zero export only
     history: list[tuple[float, float, float | None]] = field(default_factory=list)  # (epoch, house W, PV W)
-    pv_forecast: Callable[[float], PvCurve] | None = None  # the PV forecast known at an epoch
+    pv_forecast: Callable[[float], PvCurve] | None = None  # the PV forecast known at an epoch, the past days as kept
+    pv_ct: bool = True  # False: the planner's history has no PV (no unit measures it), as at a site without a PV CT
     imports: PriceCurve = field(init=False)
     exports: PriceCurve = field(init=False)
 
@@ -145,7 +148,7 @@ class SimPlanner:
         self.pricing = pricing
         self.site = site
         self.config = config
-        self.history = HouseHistory(pricing.history)
+        self.history = HouseHistory(pricing.history if pricing.pv_ct else [(t, w) for t, w, _ in pricing.history])
         units = [rt.config for rt in site.units]
         self.capacity_wh = float(sum(u.capacity_wh for u in units))
         self.max_charge_w = float(sum(u.max_charge_w for u in units))
@@ -175,7 +178,8 @@ class SimPlanner:
         at = self.pricing.epoch0 + t - 1.0
         start = math.floor(at / HISTORY_STEP_S) * HISTORY_STEP_S
         if self._bucket_start is not None and start != self._bucket_start and self._bucket_n:
-            self.history.add(self._bucket_start, self._bucket_sum / self._bucket_n, self._bucket_pv / self._bucket_n)
+            self.history.add(self._bucket_start, self._bucket_sum / self._bucket_n,
+                             self._bucket_pv / self._bucket_n if self.pricing.pv_ct else None)
             self._bucket_sum, self._bucket_pv, self._bucket_n = 0.0, 0.0, 0
         self._bucket_start = start
         self._bucket_sum += base_w
@@ -200,8 +204,9 @@ class SimPlanner:
                          self.max_discharge_w, self.grid_charge_w, self.config,
                          allow_discharge=self.site.mode.allow_discharge, grid_export_w=self.export_w)
         pv = self.pricing.pv_forecast(now) if self.pricing.pv_forecast is not None else None
-        self.steering.plan = make_plan(self.pricing.tariff, self.history, bank, now, self.config,
-                                       known_until=published, pv=pv)
+        past, _ = learning_history(self.history, pv, now - self.config.history_days * 86400, now)
+        self.steering.plan = make_plan(self.pricing.tariff, past, bank, now, self.config, known_until=published,
+                                       pv=pv)
         self.plans += 1
         self._published = published
         self._next_plan = (math.floor(now / REPLAN_S) + 1) * REPLAN_S
