@@ -41,7 +41,6 @@ import argparse
 import importlib.util
 import math
 import sys
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -50,10 +49,9 @@ from typing import Any
 from markers import write_between_markers
 
 from smartsofar.config_tariff import PlannerConfig
-from smartsofar.plan.forecast import SlotForecast, learning_history
+from smartsofar.plan.forecast import HouseHistory, SlotForecast, learning_history
 from smartsofar.plan.making import bank_from, make_plan, plan_slots, priced_inputs, slot_edges
 from smartsofar.plan.planner import Action, Bank, Plan, PlanInput, plan, policy_cost, solve, step, walk
-from smartsofar.plan.pv_forecast import PvCurve
 
 ROOT = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("tariffs", ROOT / "tariffs.py")
@@ -137,20 +135,6 @@ def _hour_rows(household: Any, epoch0: float, hour: int, pv_ct: bool) -> list[tu
     return rows
 
 
-def _kept_forecasts(household: Any, day0: float) -> Callable[[float], PvCurve]:
-    """The PV forecast as the service keeps it at an epoch (``plan.pv_feed``): each past day as forecast on that
-    day, then today's and tomorrow's; ``bench/tariffs.py``'s ±30 % forecast."""
-    known_at = tariffs.pv_forecast(household, day0, tariffs.PV_FORECASTS[PV_ERROR])
-    days = [[i for i in known_at(day0 + d * 86400.0).intervals if i.start < day0 + (d + 1) * 86400.0]
-            for d in range(household.days)]
-
-    def kept_at(now: float) -> PvCurve:
-        today = int((now - day0) // 86400)
-        return PvCurve([*(i for day in days[:today] for i in day), *known_at(now).intervals])
-
-    return kept_at
-
-
 def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
     """The week's bill when the planner plans as the service does (every hour, over its horizon, with the prices
     published by then and the others estimated, ``plan.making.priced_inputs``) and each plan's first hour is
@@ -165,8 +149,8 @@ def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
     config = PlannerConfig(grid_export=True, round_trip_efficiency=tariffs.EFFICIENCY ** 2)
     pv_ct = mode != "no_pv_ct"
     rows = [(ts, w, pv if pv_ct else None) for ts, w, pv in priced.history]
-    kept_at = _kept_forecasts(household, priced.epoch0 - tariffs.HISTORY_DAYS * 86400) \
-        if mode in ("pv_ct", "no_pv_ct") else None
+    kept_at = tariffs.pv_forecast(household, priced.epoch0 - tariffs.HISTORY_DAYS * 86400,
+                                  tariffs.PV_FORECASTS[PV_ERROR][0]) if mode in ("pv_ct", "no_pv_ct") else None
     energy, cost = base.energy_wh, 0.0
     for hour in range(int(WEEK_S // 3600)):
         now = priced.epoch0 + hour * 3600
@@ -185,7 +169,7 @@ def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
             if hour:
                 rows += _hour_rows(household, priced.epoch0, hour - 1, pv_ct)
             pv = kept_at(now) if kept_at else None
-            past, _ = learning_history(rows, pv, now - config.history_days * 86400, now)
+            past, _ = learning_history(HouseHistory(rows), pv, now - config.history_days * 86400, now)
             made = make_plan(priced.tariff, past, bank, now, config, known_until=known_until, pv=pv)
         for i, slot in enumerate(made.slots):
             if slot.start >= now + 3600 - 1.0:

@@ -19,7 +19,9 @@ nothing. Every bill values the change of stored energy over the week at the week
   service gives one (hourly points), made from the PV the file measured: ``exact`` is that PV itself (what no
   real forecast reaches: the most a PV forecast can add), ``±30 %`` scales each day's by a random factor
   (lognormal, sigma 0.3, the same seed in every run), an assumed day-ahead error, not a measured one. No archived
-  forecast exists for the files' days.
+  forecast exists for the files' days. The past days' PV is measured by a PV CT, except in ``±30 %, no PV CT``:
+  there the planner's history has no PV, and the forecasts kept for the past days stand for it
+  (``plan.forecast.learning_history``), each day as forecast that day.
 - ``optimum``: a linear programme (SciPy's HiGHS) over the week's true minute loads and prices, with the
   batteries' power, the BMS's 5 %..100 % and the efficiency: it knows the future and tracks perfectly, so it
   bounds what any controller can save. A minute imports or exports, not both (a binary per price interval
@@ -80,7 +82,8 @@ TARIFFS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
                                  {"winter": "2023-01-09", "summer": "2023-07-03", "autumn": "2023-10-02"}),
 }
 PLANNER = {"grid_export": True}  # [planner]: the default but for this (off by default: not every connection may)
-PV_FORECASTS = {"exact": 0.0, "±30 %": 0.3}  # the PV forecast's daily error (lognormal sigma)
+# the PV forecast: its daily error (lognormal sigma), and whether a PV CT measures the past days' PV
+PV_FORECASTS = {"exact": (0.0, True), "±30 %": (0.3, True), "±30 %, no PV CT": (0.3, False)}
 Job = tuple[str, str, str]  # (site file stem, tariff name or "" for zero export, PV forecast or "")
 COMMAND = ".venv/bin/python bench/tariffs.py --write docs/benchmarks.md"
 RUN = ".venv/bin/python bench/tariffs.py --json FILE"
@@ -104,18 +107,17 @@ def pricing(site: str, tariff: str, planner: bool) -> tuple[DayProfile, SimPrici
 
 
 def pv_forecast(household: DayProfile, day0: float, sigma: float) -> Callable[[float], PvCurve]:
-    """The PV forecast known at an epoch: today's and tomorrow's hourly points (local days) from the measured
-    PV, each day's scaled by its own random factor."""
+    """The PV forecast as the service keeps it at an epoch (``plan.pv_feed``): each past day as forecast on that
+    day, then today's and tomorrow's hourly points (local days), from the measured PV, each day's scaled by its
+    own random factor."""
     rng = random.Random(2007)
     factors = [math.exp(rng.gauss(0.0, sigma)) if sigma else 1.0 for _ in range(household.days + 2)]
+    hours = [PvInterval(day0 + hour * 3600.0, day0 + hour * 3600.0 + 3600,
+                        sum(household.pv_minute_w(m) for m in range(hour * 60, hour * 60 + 60)) / 60
+                        * factors[hour // 24]) for hour in range(household.days * 24)]
 
     def known_at(now: float) -> PvCurve:
-        today = int((now - day0) // 86400)
-        intervals = []
-        for hour in range(today * 24, min(household.days, today + 2) * 24):
-            watts = sum(household.pv_minute_w(m) for m in range(hour * 60, hour * 60 + 60)) / 60
-            intervals.append(PvInterval(day0 + hour * 3600.0, day0 + hour * 3600.0 + 3600, watts * factors[hour // 24]))
-        return PvCurve(intervals)
+        return PvCurve(hours[:max(0, min(household.days, int((now - day0) // 86400) + 2) * 24)])
 
     return known_at
 
@@ -123,7 +125,8 @@ def pv_forecast(household: DayProfile, day0: float, sigma: float) -> Callable[[f
 def _scenario(site: str, tariff: str, planner: bool, forecast: str = "") -> Scenario:
     household, priced = pricing(site, tariff, planner)
     if forecast:
-        priced.pv_forecast = pv_forecast(household, priced.epoch0 - HISTORY_DAYS * 86400, PV_FORECASTS[forecast])
+        sigma, priced.pv_ct = PV_FORECASTS[forecast]
+        priced.pv_forecast = pv_forecast(household, priced.epoch0 - HISTORY_DAYS * 86400, sigma)
     return Scenario(household, units=UNITS, soc_pct=START_SOC, start_s=HISTORY_DAYS * 86400.0,
                     duration_s=7 * 86400.0, pricing=priced)
 
