@@ -28,6 +28,12 @@ same slot model. No engine runs: tracking is perfect, as in the optimum.
   and steering cost is the difference between the two.
 - ``optimum``: ``bench/tariffs.py``'s linear programme.
 
+The third table shows what a better hedge could add: the same forecasts (none, or the PV forecast with a PV
+CT), each plan's grid charging stopped at the top that the house's true power over the plan's horizon says is
+best (of ``HINDSIGHT_TOPS`` steps of the bank, or none) instead of the top the hedge picks from the past days.
+No service can know that top: what stays missing there, the forecast's own shape misses (when it plans to
+charge, hold or discharge at all). Each top is the best for its own plan, not for the week: not a strict bound.
+
 ``share`` = (zero export − planner) / (zero export − optimum): the part of the optimum's saving the planner's
 programme reaches when the forecast is perfect. What it misses, it misses by its model (slots, energy levels,
 actions); what ``36 h at a time`` misses beyond it, by its horizon; what ``forecast from past days`` misses
@@ -49,9 +55,10 @@ from typing import Any
 from markers import write_between_markers
 
 from smartsofar.config_tariff import PlannerConfig
-from smartsofar.plan.forecast import HouseHistory, SlotForecast, learning_history
+from smartsofar.plan.forecast import HouseHistory, SlotForecast, forecast, learning_history
 from smartsofar.plan.making import bank_from, make_plan, plan_slots, priced_inputs, slot_edges
 from smartsofar.plan.planner import Action, Bank, Plan, PlanInput, plan, policy_cost, solve, step, walk
+from smartsofar.plan.pv_forecast import PvCurve
 
 ROOT = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("tariffs", ROOT / "tariffs.py")
@@ -59,7 +66,8 @@ assert _spec is not None and _spec.loader is not None
 tariffs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tariffs)
 COMMAND = ".venv/bin/python bench/planner_ceiling.py --write docs/benchmarks.md"
-PV_ERROR = "±30 %"  # the PV forecast of the second table: bench/tariffs.py's
+PV_ERROR = "±30 %"  # the PV forecast of the second and third tables: bench/tariffs.py's
+HINDSIGHT_TOPS = 16  # grid-charge tops tried in hindsight, steps of the bank (the hedge tries 8)
 WEEK_S = 7 * 86400.0
 
 
@@ -135,14 +143,29 @@ def _hour_rows(household: Any, epoch0: float, hour: int, pv_ct: bool) -> list[tu
     return rows
 
 
-def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
+def _hindsight_top(household: Any, epoch0: float, priced_tariff: Any, past: HouseHistory, bank: Bank, now: float,
+                   config: PlannerConfig, known_until: float | None, pv: PvCurve | None) -> Plan:
+    """``make_plan``'s plan from the same forecast, its grid charging stopped where the house's true power over the
+    horizon says it is best (of ``HINDSIGHT_TOPS`` tops or none), not where the hedge says."""
+    predicted = forecast(past, plan_slots(now, config), priced_tariff.zone, days=config.history_days, now=now, pv=pv)
+    inputs = priced_inputs(priced_tariff, predicted, now, config, known_until)
+    assert inputs, "the benchmark's prices cover every hour"
+    policy = solve(bank, inputs)
+    truth = [replace(i, forecast=_true_slot(household, epoch0, i.forecast.start, i.forecast.end)) for i in inputs]
+    tops = [bank.floor_wh + k * (bank.ceiling_wh - bank.floor_wh) / HINDSIGHT_TOPS for k in range(HINDSIGHT_TOPS)]
+    best = min([*tops, math.inf], key=lambda top: (policy_cost(bank, truth, policy, top), -top))
+    return walk(bank, inputs, policy, now, best)
+
+
+def _rolling(site: str, tariff: str, mean: float, mode: str, hindsight: bool = False) -> float:
     """The week's bill when the planner plans as the service does (every hour, over its horizon, with the prices
     published by then and the others estimated, ``plan.making.priced_inputs``) and each plan's first hour is
     followed. ``mode``: ``known``, from the house's true power instead of its forecast; ``knows_end``, the same,
     each plan stopped where the week's bill stops and the energy left valued as the bill values it;
     ``forecast``, from the forecast of the past days, hedged, as the service plans (``plan.making.make_plan``);
     ``pv_ct`` and ``no_pv_ct``, the same with a PV forecast (``PV_ERROR``), the PV of the past days measured by
-    a PV CT, or not measured and taken from the forecasts kept (``plan.forecast.learning_history``)."""
+    a PV CT, or not measured and taken from the forecasts kept (``plan.forecast.learning_history``).
+    ``hindsight``: with a forecast, the grid charge's top chosen by the true house (``_hindsight_top``)."""
     household, priced = tariffs.pricing(site, tariff, planner=True)
     priced.cover(WEEK_S)
     base = _bank(True)
@@ -170,7 +193,8 @@ def _rolling(site: str, tariff: str, mean: float, mode: str) -> float:
                 rows += _hour_rows(household, priced.epoch0, hour - 1, pv_ct)
             pv = kept_at(now) if kept_at else None
             past, _ = learning_history(HouseHistory(rows), pv, now - config.history_days * 86400, now)
-            made = make_plan(priced.tariff, past, bank, now, config, known_until=known_until, pv=pv)
+            made = _hindsight_top(household, priced.epoch0, priced.tariff, past, bank, now, config, known_until, pv) \
+                if hindsight else make_plan(priced.tariff, past, bank, now, config, known_until=known_until, pv=pv)
         for i, slot in enumerate(made.slots):
             if slot.start >= now + 3600 - 1.0:
                 break
@@ -190,6 +214,8 @@ def _run(job: tuple[str, str]) -> dict[str, Any]:
             "rolling": _rolling(site, tariff, mean, "known"), "knows_end": _rolling(site, tariff, mean, "knows_end"),
             "forecast": _rolling(site, tariff, mean, "forecast"), "pv_ct": _rolling(site, tariff, mean, "pv_ct"),
             "no_pv_ct": _rolling(site, tariff, mean, "no_pv_ct"),
+            "forecast_hindsight": _rolling(site, tariff, mean, "forecast", hindsight=True),
+            "pv_ct_hindsight": _rolling(site, tariff, mean, "pv_ct", hindsight=True),
             "optimum": tariffs.optimum(site, tariff)}
 
 
@@ -222,12 +248,23 @@ def table(results: list[dict[str, Any]]) -> str:
 def pv_table(results: list[dict[str, Any]]) -> str:
     """The running planner's forecast with a PV forecast, the past days' PV measured by a PV CT or taken from
     the forecasts kept: each week, then each tariff's three weeks."""
-    keys = ("forecast", "pv_ct", "no_pv_ct")
-    head = "share, no PV forecast | share, PV forecast and a PV CT | share, PV forecast and no PV CT |"
-    rows = [f"| tariff | week | {head}", "|---|---|---:|---:|---:|"]
+    return _shares(results, ("forecast", "pv_ct", "no_pv_ct"),
+                   "share, no PV forecast | share, PV forecast and a PV CT | share, PV forecast and no PV CT |")
+
+
+def hindsight_table(results: list[dict[str, Any]]) -> str:
+    """The hedge's top against the top chosen in hindsight, without and with a PV forecast."""
+    return _shares(results, ("forecast", "forecast_hindsight", "pv_ct", "pv_ct_hindsight"),
+                   "share, no PV forecast, hedged | share, no PV forecast, top in hindsight | share, PV forecast "
+                   "and a PV CT, hedged | share, PV forecast and a PV CT, top in hindsight |")
+
+
+def _shares(results: list[dict[str, Any]], keys: tuple[str, ...], head: str) -> str:
+    """The share of each of ``keys``: each week, then each tariff's three weeks."""
+    rows = [f"| tariff | week | {head}", "|---|---|" + "---:|" * len(keys)]
     for r in results:
         rows.append(f"| {r['tariff']} | {tariffs.SITES[r['site']]} | " + " | ".join(_share(r, k) for k in keys) + " |")
-    rows += ["", f"| tariff, three weeks together | {head}", "|---|---:|---:|---:|"]
+    rows += ["", f"| tariff, three weeks together | {head}", "|---|" + "---:|" * len(keys)]
     for name in tariffs.TARIFFS:
         weeks = [r for r in results if r["tariff"] == name]
         total = {key: sum(r[key] for r in weeks) for key in ("zero_export", "optimum", *keys)}
@@ -248,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(_run, jobs))
     text = (f"{table(results)}\n\nThe running planner's forecast with a PV forecast ({PV_ERROR}), in the same slot "
-            f"model:\n\n{pv_table(results)}")
+            f"model:\n\n{pv_table(results)}\n\nThe grid charge's top as the hedge picks it, and as the true house "
+            f"says it was best (the PV forecast {PV_ERROR}):\n\n{hindsight_table(results)}")
     print(text)
     if args.write:
         write_between_markers(args.write, "planner_ceiling.py", f"Measured with `{COMMAND}`.\n\n{text}")
